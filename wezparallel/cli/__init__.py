@@ -1,0 +1,1 @@
+"""Command-line entry points: `wezparctl` (control) and `wezparallel` (the daemon)."""

@@ -1,0 +1,70 @@
+"""`wezparctl`: the control CLI.
+
+Commands live in one module per family and are imported only when invoked, so that
+`wezparctl status` pays for click and the socket client, not for jsonschema, watchdog or psutil.
+
+Exit codes: 0 ok, 1 the operation failed, 2 usage error, 3 the daemon is not reachable.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+
+from wezparallel import __version__
+from wezparallel.paths import Paths
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
+
+# name -> "module:function"; add a family by adding its verbs here.
+COMMANDS: dict[str, str] = {
+    "validate": "wezparallel.cli.config_cmds:validate",
+    "schema": "wezparallel.cli.config_cmds:schema",
+    "templates": "wezparallel.cli.config_cmds:templates",
+    "init": "wezparallel.cli.config_cmds:init",
+}
+
+
+@dataclass(frozen=True)
+class Context:
+    """What every command gets: the agreed paths."""
+
+    paths: Paths
+    socket_given: bool
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module, _, attr = target.partition(":")
+        command = getattr(importlib.import_module(module), attr)
+        assert isinstance(command, click.Command)
+        return command
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--socket", "socket_path", type=click.Path(path_type=Path), default=None,
+              help="Daemon socket [env WEZPARALLEL_SOCKET].")
+@click.option("--conf-dir", type=click.Path(path_type=Path), default=None,
+              help="Workspace files [env WEZPARALLEL_CONF_DIR; default ./conf.d if present].")
+@click.option("--state-dir", type=click.Path(path_type=Path), default=None,
+              help="Logs and runtime state [env WEZPARALLEL_STATE_DIR].")
+@click.version_option(__version__, prog_name="wezparctl")
+@click.pass_context
+def cli(ctx: click.Context, socket_path: Path | None, conf_dir: Path | None,
+        state_dir: Path | None) -> None:
+    """Control the wezparallel daemon and check workspace files."""
+    ctx.obj = Context(Paths.resolve(conf_dir, state_dir, socket_path),
+                      socket_given=socket_path is not None)
+
+
+def main() -> None:
+    cli(prog_name="wezparctl")

@@ -1,0 +1,217 @@
+"""supervisord's process states, the transitions allowed between them, and the pure functions
+that move a process's status when something happens to it.
+
+    STOPPED ──start──▶ STARTING ──up start_secs──▶ RUNNING ──exit──▶ EXITED ──policy──▶ STARTING
+                          │ exit too soon                │ stop
+                          ▼                              ▼
+                       BACKOFF ──retry due──▶ STARTING   STOPPING ──exit──▶ STOPPED
+                          │ max_restarts failed starts in a row
+                          ▼
+                        FATAL  (until a start, restart or config change)
+
+Each function takes the status and `now` and returns a new status; the runtime applies them
+when the matching event arrives, so the rules are tested with scripted histories, no sleeping.
+"""
+
+from __future__ import annotations
+
+import enum
+import signal
+from dataclasses import dataclass, replace
+
+from wezparallel.spec.model import ProcessSpec, RestartPolicy
+
+
+class State(enum.StrEnum):
+    STOPPED = "STOPPED"
+    STARTING = "STARTING"
+    RUNNING = "RUNNING"
+    BACKOFF = "BACKOFF"
+    STOPPING = "STOPPING"
+    EXITED = "EXITED"
+    FATAL = "FATAL"
+
+
+S = State
+TRANSITIONS: dict[State, frozenset[State]] = {
+    S.STOPPED: frozenset({S.STARTING, S.FATAL}),
+    S.STARTING: frozenset({S.RUNNING, S.BACKOFF, S.STOPPING, S.FATAL, S.EXITED, S.STOPPED}),
+    S.RUNNING: frozenset({S.STOPPING, S.EXITED, S.BACKOFF, S.STOPPED}),
+    S.BACKOFF: frozenset({S.STARTING, S.FATAL, S.STOPPED}),
+    S.STOPPING: frozenset({S.STOPPED}),
+    S.EXITED: frozenset({S.STARTING, S.STOPPED, S.FATAL}),
+    S.FATAL: frozenset({S.STARTING, S.STOPPED}),
+}
+"""Allowed moves. STARTING/RUNNING -> STOPPED covers a child that exits while the user has
+already withdrawn it; STOPPED -> FATAL covers a spawn that fails permanently."""
+
+UP_STATES = frozenset({S.STARTING, S.RUNNING})
+"""States in which a process of ours is alive and supervised."""
+
+
+class IllegalTransition(ValueError):
+    """A bug: code tried a move the table forbids."""
+
+
+def check(old: State, new: State) -> State:
+    if old != new and new not in TRANSITIONS[old]:
+        raise IllegalTransition(f"{old} -> {new}")
+    return new
+
+
+@dataclass(frozen=True)
+class ExitInfo:
+    """How a process ended. `known=False` when it was adopted and its status is unknowable."""
+
+    code: int | None = None
+    signal: int | None = None
+    known: bool = True
+
+    @property
+    def failed(self) -> bool:
+        """on-failure counts a non-zero exit, a kill by signal, or an unknown end as failure."""
+        return not self.known or self.signal is not None or (self.code or 0) != 0
+
+    def describe(self) -> str:
+        if not self.known:
+            return "exit status unknown"
+        if self.signal is not None:
+            try:
+                return f"killed by {signal.Signals(self.signal).name}"
+            except ValueError:
+                return f"killed by signal {self.signal}"
+        return f"exit {self.code}"
+
+
+@dataclass(frozen=True)
+class ProcessStatus:
+    """The observed side of one process: what runs, and what the user wants of it."""
+
+    id: str
+    state: State = S.STOPPED
+    wanted: bool = True  # the user's intent; a user stop sets False until a user start
+    spec: ProcessSpec | None = None  # the spec the current (or last) instance started with
+    pid: int | None = None
+    started_at: float | None = None  # monotonic, of the current instance
+    since: float = 0.0  # monotonic, when `state` was entered
+    fails: int = 0  # failed starts in a row
+    restarts: int = 0  # automatic restarts since the daemon first started this process
+    retry_at: float | None = None  # monotonic; when an EXITED/BACKOFF process starts again
+    restart_requested: bool = False
+    last_exit: ExitInfo | None = None
+    error: str | None = None
+    backend: str | None = None
+    pane: str | None = None
+    health: str = "unknown"  # unknown | healthy | unhealthy
+
+    def to(self, state: State, now: float, **changes: object) -> ProcessStatus:
+        """Move to `state` (checked against the table) with other fields changed."""
+        check(self.state, state)
+        since = self.since if state == self.state else now
+        return replace(self, state=state, since=since, **changes)  # type: ignore[arg-type]
+
+
+def initial(spec: ProcessSpec, now: float) -> ProcessStatus:
+    return ProcessStatus(id=spec.id, wanted=spec.autostart, spec=spec, since=now)
+
+
+def on_spawned(st: ProcessStatus, spec: ProcessSpec, pid: int, now: float, *,
+               counts_as_restart: bool, backend: str | None = None,
+               pane: str | None = None) -> ProcessStatus:
+    """The backend started the program. With `start_secs: 0` it is RUNNING at once."""
+    state = S.RUNNING if spec.start_secs <= 0 else S.STARTING
+    if st.state != S.STARTING:
+        st = st.to(S.STARTING, now)
+    return st.to(
+        state, now, spec=spec, pid=pid, started_at=now, retry_at=None,
+        restart_requested=False, error=None, backend=backend, pane=pane,
+        restarts=st.restarts + (1 if counts_as_restart else 0),
+        fails=0 if state == S.RUNNING else st.fails, health="unknown",
+    )
+
+
+def on_spawn_failed(st: ProcessStatus, spec: ProcessSpec, error: str, now: float, *,
+                    permanent: bool) -> ProcessStatus:
+    """A program that cannot even be started: FATAL at once when retrying cannot help
+    (no such binary), otherwise counted like a failed start."""
+    if permanent:
+        return _to_fatal(st, now, spec=spec, pid=None, error=error, restart_requested=False)
+    return _failed_start(st.to(S.STARTING, now) if st.state != S.STARTING else st,
+                         spec, now, error=error)
+
+
+def promote(st: ProcessStatus, now: float) -> ProcessStatus:
+    """Up for `start_secs`: the start succeeded, so the failure streak ends."""
+    return st.to(S.RUNNING, now, fails=0)
+
+
+def on_exit(st: ProcessStatus, exit: ExitInfo, now: float) -> ProcessStatus:
+    """Decide what an exit means: a stop we asked for, a failed start, or a crash."""
+    spec = st.spec
+    common: dict[str, object] = {"pid": None, "last_exit": exit}
+    if st.state == S.STOPPING or not st.wanted or spec is None:
+        return _to_stopped(st, now, **common)
+    if st.state not in UP_STATES:
+        return st  # a late duplicate event; nothing runs any more
+    uptime = now - (st.started_at if st.started_at is not None else now)
+    if st.state == S.STARTING and uptime < spec.start_secs:
+        return _failed_start(st, spec, now, error=f"exited too quickly ({exit.describe()})",
+                             **common)
+    if _policy_restarts(spec.restart, exit):
+        return st.to(S.EXITED, now, retry_at=now, fails=0, error=None, **common)
+    return st.to(S.EXITED, now, retry_at=None, fails=0, error=None, **common)
+
+
+def _policy_restarts(policy: RestartPolicy, exit: ExitInfo) -> bool:
+    if policy == RestartPolicy.ALWAYS:
+        return True
+    if policy == RestartPolicy.ON_FAILURE:
+        return exit.failed
+    return False
+
+
+def _failed_start(st: ProcessStatus, spec: ProcessSpec, now: float, *, error: str,
+                  **changes: object) -> ProcessStatus:
+    fails = st.fails + 1
+    if fails >= spec.max_restarts:
+        return _to_fatal(st, now, fails=fails, error=f"{error}; gave up after {fails} "
+                         f"failed start{'s' if fails != 1 else ''}", **changes)
+    return st.to(S.BACKOFF, now, fails=fails, retry_at=now + spec.backoff.delay(fails),
+                 error=error, **changes)
+
+
+def _to_fatal(st: ProcessStatus, now: float, **changes: object) -> ProcessStatus:
+    if st.state in (S.RUNNING, S.STOPPING):
+        st = st.to(S.STOPPED, now)
+    return st.to(S.FATAL, now, retry_at=None, **changes)
+
+
+def _to_stopped(st: ProcessStatus, now: float, **changes: object) -> ProcessStatus:
+    return st.to(S.STOPPED, now, retry_at=None, restart_requested=False, **changes)
+
+
+# --- the user's intent -----------------------------------------------------------------------
+
+def request_start(st: ProcessStatus, now: float) -> ProcessStatus:
+    """`start`: want it running again; a FATAL or backing-off process gets a fresh streak."""
+    if st.state in (S.FATAL, S.BACKOFF, S.EXITED):
+        return st.to(S.STOPPED, now, wanted=True, fails=0, retry_at=None, error=None)
+    return replace(st, wanted=True)
+
+
+def request_stop(st: ProcessStatus, now: float) -> ProcessStatus:
+    """`stop`: nothing restarts it until the user starts it again, not even the policy."""
+    if st.state in (S.FATAL, S.BACKOFF, S.EXITED):
+        return st.to(S.STOPPED, now, wanted=False, retry_at=None, restart_requested=False)
+    return replace(st, wanted=False, restart_requested=False)
+
+
+def request_restart(st: ProcessStatus, now: float) -> ProcessStatus:
+    st = request_start(st, now)
+    if st.state in UP_STATES:
+        return replace(st, restart_requested=True)
+    return st
+
+
+def begin_stop(st: ProcessStatus, now: float) -> ProcessStatus:
+    return st.to(S.STOPPING, now)
