@@ -25,6 +25,17 @@ COMMANDS: dict[str, str] = {
     "schema": "wezparallel.cli.config_cmds:schema",
     "templates": "wezparallel.cli.config_cmds:templates",
     "init": "wezparallel.cli.config_cmds:init",
+    "status": "wezparallel.cli.process_cmds:status",
+    "start": "wezparallel.cli.process_cmds:start",
+    "stop": "wezparallel.cli.process_cmds:stop",
+    "restart": "wezparallel.cli.process_cmds:restart",
+    "logs": "wezparallel.cli.process_cmds:logs",
+    "plan": "wezparallel.cli.process_cmds:plan",
+    "reload": "wezparallel.cli.process_cmds:reload",
+    "ping": "wezparallel.cli.process_cmds:ping",
+    "shutdown": "wezparallel.cli.process_cmds:shutdown",
+    "top": "wezparallel.cli.metrics_cmds:top",
+    "metrics": "wezparallel.cli.metrics_cmds:metrics",
 }
 
 

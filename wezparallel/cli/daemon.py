@@ -1,7 +1,83 @@
-"""`wezparallel`: the daemon (wired in the engine issue)."""
+"""`wezparallel`: the daemon, in the foreground (systemd, launchd or a terminal keeps it).
+
+Wires the pieces together: the socket server first (so a second daemon is refused before it
+touches anything), then the config, then adoption of what an earlier daemon left running, then
+the reconcile loop, until SIGTERM, SIGINT or `wezparctl shutdown`.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import signal
+import sys
+from pathlib import Path
+
+import click
+
+from wezparallel import __version__
+from wezparallel.errors import WezparallelError
+from wezparallel.paths import Paths, ensure_private_dir
+
+log = logging.getLogger("wezparallel")
+
+
+async def serve(paths: Paths, backend: str | None, watch: bool = True) -> None:
+    from wezparallel.ipc.handlers import handlers_for
+    from wezparallel.ipc.server import IpcServer
+    from wezparallel.runtime.daemon import Daemon, DaemonSettings
+    from wezparallel.runtime.watcher import ConfWatcher
+
+    daemon = Daemon(DaemonSettings(paths, backend=backend))
+    server = IpcServer(paths.socket, handlers_for(daemon))
+    await server.start()
+    try:
+        ensure_private_dir(paths.state_dir)
+        daemon.apply_config(daemon.read_config())
+        daemon.restore()
+        watcher = ConfWatcher(paths.conf_dir, daemon.reload)
+        if watch:
+            watcher.start()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, daemon.request_shutdown)
+        log.info("wezparallel %s: %d processes from %s, socket %s", __version__,
+                 len(daemon.config.processes()), paths.conf_dir, paths.socket)
+        try:
+            await daemon.run()
+        finally:
+            watcher.stop()
+    finally:
+        await server.close()
+    log.info("wezparallel stopped")
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--conf-dir", type=click.Path(path_type=Path), default=None,
+              help="Workspace files [env WEZPARALLEL_CONF_DIR; default ./conf.d if present].")
+@click.option("--state-dir", type=click.Path(path_type=Path), default=None,
+              help="Logs and runtime state [env WEZPARALLEL_STATE_DIR].")
+@click.option("--socket", "socket_path", type=click.Path(path_type=Path), default=None,
+              help="Control socket [env WEZPARALLEL_SOCKET].")
+@click.option("--backend", type=click.Choice(["wezterm", "tmux", "subprocess"]), default=None,
+              help="What `backend: auto` means (default: detect).")
+@click.option("--watch/--no-watch", default=True, show_default=True,
+              help="Reload on every save; without it, changes wait for `wezparctl reload`.")
+@click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]),
+              default="info", show_default=True)
+@click.version_option(__version__, prog_name="wezparallel")
+def cli(conf_dir: Path | None, state_dir: Path | None, socket_path: Path | None,
+        backend: str | None, watch: bool, log_level: str) -> None:
+    """Run the wezparallel daemon: supervise the processes the workspace files describe."""
+    logging.basicConfig(stream=sys.stderr, level=log_level.upper(),
+                        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+    paths = Paths.resolve(conf_dir, state_dir, socket_path)
+    try:
+        asyncio.run(serve(paths, backend, watch))
+    except WezparallelError as exc:
+        click.echo(f"wezparallel: {exc}", err=True)
+        sys.exit(1)
+
 
 def main() -> None:
-    raise SystemExit("wezparallel daemon: not built yet")
+    cli(prog_name="wezparallel")

@@ -1,0 +1,49 @@
+"""Session-wide guard: nothing a test starts may outlive the test session.
+
+Every process started under pytest inherits a marker in its environment; at the end of the
+session any live process carrying it (other than pytest itself) is reported as an orphan,
+killed, and fails the run.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+MARKER = "WEZPARALLEL_TEST_SESSION"
+os.environ.setdefault(MARKER, uuid.uuid4().hex)
+
+
+def _marked_pids() -> list[int]:
+    token = f"{MARKER}={os.environ[MARKER]}".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes()
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        if token in environ.split(b"\0") and ") Z" not in stat:
+            found.append(int(entry.name))
+    return found
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_orphans() -> Iterator[None]:
+    yield
+    leftovers = [p for p in _marked_pids() if p != os.getpid()]
+    descr = []
+    for pid in leftovers:
+        try:
+            descr.append(f"{pid}: {Path(f'/proc/{pid}/cmdline').read_bytes()!r}")
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    assert not descr, "processes left behind by the tests:\n" + "\n".join(descr)

@@ -1,0 +1,106 @@
+"""The control surface: the socket protocol, the CLI's exit codes, the daemon's guard rails."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import threading
+
+from tests.support import DaemonProcess, script
+
+CONF = {"a.yaml": "workspace: a\nprocesses:\n  s: {command: sleep 600, start_secs: 0}\n"}
+
+
+def _raw(sock_path, payload: bytes) -> list:
+    with socket.socket(socket.AF_UNIX) as s:
+        s.settimeout(10)
+        s.connect(str(sock_path))
+        s.sendall(payload)
+        s.shutdown(socket.SHUT_WR)
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+    return [json.loads(line) for line in data.splitlines()]
+
+
+def test_status_json_shape(daemon_factory):
+    d = daemon_factory(CONF).start()
+    d.wait_state("a:s", "RUNNING")
+    status = d.status()
+    (p,) = status["processes"]
+    for key in ("id", "workspace", "name", "state", "pid", "restarts", "exit_code", "since",
+                "backend", "pane", "error"):
+        assert key in p
+    assert p["backend"] == "subprocess" and p["workspace"] == "a" and p["name"] == "s"
+    assert status["config"]["errors"] == [] and status["config"]["loaded_at"] > 0
+
+
+def test_malformed_frames_and_many_clients(daemon_factory):
+    d = daemon_factory(CONF).start()
+    replies = _raw(d.socket, b'{"id": 1, "method": "ping"}\nnot json\n'
+                   b'{"id": 2, "method": "nope"}\n{"id": 3, "method": "status"}\n')
+    assert replies[0]["ok"] is True
+    assert replies[1]["ok"] is False and replies[1]["error"]["code"] == "bad_request"
+    assert replies[2]["error"]["code"] == "unknown_method"
+    assert replies[3]["ok"] is True and replies[3]["result"]["processes"]
+    big = b'{"id": 9, "method": "ping", "params": {"x": "' + b"x" * (1 << 21) + b'"}}\n'
+    (too_big,) = _raw(d.socket, big)[:1]
+    assert too_big["ok"] is False and too_big["error"]["code"] == "frame_too_large"
+    results: list[int] = []
+
+    def client() -> None:
+        for _ in range(5):
+            results.append(d.ctl("status", "--json").returncode)
+
+    threads = [threading.Thread(target=client) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == [0] * 40
+
+
+def test_legacy_messages(daemon_factory):
+    d = daemon_factory(CONF).start()
+    assert _raw(d.socket, b'"Ping"\n{"Ping":{}}\n{"Ping":null}\n') == ["Pong"] * 3
+    (templates,) = _raw(d.socket, b'"TemplateList"\n')
+    names = {t["name"] for t in templates["templates"]}
+    assert {"basic", "web_dev", "parallel_dev", "research"} <= names
+    (created,) = _raw(d.socket, b'{"WorkspaceCreate":{"name":"test","template":"basic"}}\n')
+    assert (d.conf / "test.yaml").is_file()
+    assert created["processes"] and all(p["workspace"] == "test" for p in created["processes"])
+
+
+def test_second_daemon_is_refused_and_stale_socket_replaced(daemon_factory):
+    d = daemon_factory(CONF).start()
+    second = subprocess.run([script("wezparallel"), *d.args(), "--backend", "subprocess"],
+                            capture_output=True, text=True, timeout=30)
+    assert second.returncode == 1
+    assert "already" in second.stderr
+    d.kill()  # SIGKILL: the socket file stays behind
+    assert d.socket.exists()
+    d.start()  # replaces the stale socket
+    assert d.ctl("ping").returncode == 0
+
+
+def test_unreachable_daemon_exits_3_with_hint(tmp_path):
+    d = DaemonProcess(CONF)
+    try:
+        out = d.ctl("status")
+        assert out.returncode == 3
+        assert "wezparallel" in out.stderr and "start" in out.stderr
+    finally:
+        d.cleanup()
+
+
+def test_client_does_not_import_heavy_modules(tmp_path):
+    code = ("import sys; sys.argv=['wezparctl','--socket','/nonexistent/x.sock','status'];\n"
+            "from wezparallel.cli.ctl import main\n"
+            "try:\n    main()\nexcept SystemExit as e:\n    code = e.code\n"
+            "heavy = [m for m in ('jsonschema', 'watchdog', 'psutil', 'yaml') if m in sys.modules]\n"
+            "print(code, heavy)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=30)
+    assert out.stdout.strip() == "3 []", out.stdout + out.stderr

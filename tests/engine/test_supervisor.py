@@ -1,0 +1,129 @@
+"""The reconcile loop with a fake clock and the in-memory backend: exact, no waiting."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from wezparallel.backends.memory import MemoryBackend
+from wezparallel.clock import FakeClock
+from wezparallel.plan.lifecycle import ExitInfo, State
+from wezparallel.runtime.supervisor import Supervisor
+from wezparallel.spec.model import Backoff, ProcessSpec, RestartPolicy
+
+
+def spec(name: str, **kw: object) -> ProcessSpec:
+    base: dict[str, object] = {"workspace": "w", "name": name, "command": ("run", name),
+                               "start_secs": 1.0, "backoff": Backoff(1.0, 8.0, 2.0)}
+    base.update(kw)
+    return ProcessSpec(**base)  # type: ignore[arg-type]
+
+
+class Harness:
+    def __init__(self, tmp: Path) -> None:
+        self.clock = FakeClock()
+        self.backend: MemoryBackend | None = None
+        self.sup = Supervisor(self._backend, self.clock, tmp)
+
+    def _backend(self, _spec: ProcessSpec) -> MemoryBackend:
+        if self.backend is None:
+            self.backend = MemoryBackend(self.sup.on_exit)
+        return self.backend
+
+    async def settle(self) -> None:
+        """Reconcile and let stop tasks run, until nothing moves (no time passes)."""
+        for _ in range(5):
+            await self.sup.reconcile()
+            await asyncio.sleep(0)
+
+    def state(self, pid: str) -> State:
+        return self.sup.statuses[pid].state
+
+
+def run(coro_fn):  # noqa: ANN001, ANN201
+    asyncio.run(coro_fn())
+
+
+def test_crash_after_running_restarts_at_once_then_backoff_grows(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        h = Harness(tmp_path)
+        h.sup.set_desired({"w:a": spec("a", restart=RestartPolicy.ALWAYS)})
+        await h.settle()
+        assert h.state("w:a") == State.STARTING
+        h.clock.advance(1.0)
+        await h.settle()
+        assert h.state("w:a") == State.RUNNING
+        assert h.backend is not None
+        h.backend.exit("w:a", ExitInfo(code=0))
+        await h.settle()  # no delay on the first restart after RUNNING
+        assert h.state("w:a") == State.STARTING and h.sup.statuses["w:a"].restarts == 1
+        h.backend.exit("w:a", ExitInfo(code=1))  # dies before start_secs: a failed start
+        await h.settle()
+        st = h.sup.statuses["w:a"]
+        assert st.state == State.BACKOFF and st.retry_at == h.clock.now + 1.0
+        h.clock.advance(0.5)
+        await h.settle()
+        assert h.state("w:a") == State.BACKOFF  # not yet due
+        h.clock.advance(0.5)
+        await h.settle()
+        assert h.state("w:a") == State.STARTING
+        h.backend.exit("w:a", ExitInfo(code=1))
+        await h.settle()
+        assert h.sup.statuses["w:a"].retry_at == h.clock.now + 2.0  # 1 s, then 2 s
+        assert [i for i, _ in h.backend.spawned] == ["w:a"] * 3
+
+    run(scenario)
+
+
+def test_permanent_spawn_error_is_fatal_without_a_loop(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        h = Harness(tmp_path)
+        h._backend(spec("a")).fail_next["w:a"] = "w:a: no such program 'nope'"
+        h.sup.set_desired({"w:a": spec("a")})
+        await h.settle()
+        st = h.sup.statuses["w:a"]
+        assert st.state == State.FATAL and "no such program" in (st.error or "")
+        h.clock.advance(100)
+        await h.settle()
+        assert h.backend is not None and h.backend.spawned == []
+
+    run(scenario)
+
+
+def test_user_stop_is_not_undone_until_the_user_starts_again(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        h = Harness(tmp_path)
+        h.sup.set_desired({"w:a": spec("a", restart=RestartPolicy.ALWAYS)})
+        await h.settle()
+        h.sup.request(["w:a"], "stop")
+        await h.settle()
+        assert h.state("w:a") == State.STOPPED
+        h.clock.advance(60)
+        await h.settle()
+        assert h.state("w:a") == State.STOPPED
+        assert h.backend is not None and len(h.backend.spawned) == 1
+        h.sup.request(["w:a"], "start")
+        await h.settle()
+        assert h.state("w:a") == State.STARTING and len(h.backend.spawned) == 2
+
+    run(scenario)
+
+
+def test_dependents_stop_before_their_dependency(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        h = Harness(tmp_path)
+        from wezparallel.spec.model import Dependency
+
+        db = spec("db", start_secs=0)
+        api = spec("api", start_secs=0, depends_on=(Dependency("w:db"),))
+        h.sup.set_desired({"w:db": db, "w:api": api})
+        await h.settle()
+        assert h.backend is not None
+        assert [i for i, _ in h.backend.spawned] == ["w:db", "w:api"]
+        h.sup.set_desired({})
+        await h.settle()
+        stops = [i for i, _ in h.backend.signals]
+        assert stops == ["w:api", "w:db"]
+        assert h.sup.statuses == {}
+
+    run(scenario)

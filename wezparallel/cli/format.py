@@ -1,0 +1,53 @@
+"""Plain-text tables for humans; pure functions of the status object."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    s = int(seconds)
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m{s % 60:02d}s"
+    if s < 86400:
+        return f"{s // 3600}h{s % 3600 // 60:02d}m"
+    return f"{s // 86400}d{s % 86400 // 3600:02d}h"
+
+
+def status_table(status: dict[str, Any]) -> list[str]:
+    rows = [("ID", "STATE", "PID", "UPTIME", "RESTARTS", "BACKEND", "INFO")]
+    for p in status["processes"]:
+        info = p.get("error") or p.get("exit") or ""
+        if p.get("activity"):
+            info = f"{p['activity']} {info}".strip()
+        if not p.get("wanted", True) and p["state"] == "STOPPED":
+            info = f"stopped by user {info}".strip()
+        rows.append((p["id"], p["state"], str(p["pid"] or "-"), duration(p.get("uptime")),
+                     str(p["restarts"]), _placement(p), info))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)) + "  " + r[-1]
+             for r in rows]
+    lines = [line.rstrip() for line in lines]
+    for err in status["config"]["errors"]:
+        lines.append(f"config: {err['file']}:{err['line']}:{err['column']}: {err['message']}")
+    return lines
+
+
+def _placement(p: dict[str, Any]) -> str:
+    backend = p.get("backend") or "-"
+    return f"{backend}:{p['pane']}" if p.get("pane") else backend
+
+
+def change_lines(result: dict[str, Any], verb: str) -> list[str]:
+    out = []
+    for r in result["results"]:
+        outcome = "ok" if r["ok"] else "FAILED"
+        detail = r.get("error") or r.get("exit") or ""
+        out.append(f"{r['id']}: {verb} {outcome} ({r['state']}"
+                   f"{', pid ' + str(r['pid']) if r.get('pid') else ''})"
+                   + (f": {detail}" if detail and not r["ok"] else ""))
+    return out

@@ -1,0 +1,118 @@
+"""status, start, stop, restart, logs, plan, reload, ping, shutdown."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from wezparallel.cli import format as fmt
+from wezparallel.cli.remote import call, print_json, stream
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+
+
+@click.command()
+@click.argument("patterns", nargs=-1)
+@json_option
+@click.pass_context
+def status(ctx: click.Context, patterns: tuple[str, ...], as_json: bool) -> None:
+    """Show processes. Exit 1 when any is FATAL or the config has errors."""
+    result = call(ctx, "status", {"patterns": list(patterns)})
+    if as_json:
+        print_json(result)
+    else:
+        click.echo("\n".join(fmt.status_table(result)))
+    bad = any(p["state"] == "FATAL" for p in result["processes"]) or result["config"]["errors"]
+    sys.exit(1 if bad else 0)
+
+
+def _change_command(verb: str) -> click.Command:
+    @click.command(name=verb, help=f"{verb.capitalize()} processes (ws:name, ws:*, ws or all) "
+                   "and wait for the outcome.")
+    @click.argument("ids", nargs=-1, required=True)
+    @click.option("--timeout", type=float, default=30.0, show_default=True,
+                  help="Seconds to wait for the outcome.")
+    @click.option("--no-wait", is_flag=True, help="Return at once.")
+    @json_option
+    @click.pass_context
+    def command(ctx: click.Context, ids: tuple[str, ...], timeout: float, no_wait: bool,
+                as_json: bool) -> None:
+        result = call(ctx, verb, {"ids": list(ids), "timeout": timeout, "wait": not no_wait},
+                      timeout=timeout + 10)
+        if as_json:
+            print_json(result)
+        else:
+            click.echo("\n".join(fmt.change_lines(result, verb)))
+        sys.exit(0 if result["ok"] or no_wait else 1)
+
+    return command
+
+
+start = _change_command("start")
+stop = _change_command("stop")
+restart = _change_command("restart")
+
+
+@click.command()
+@click.argument("process_id")
+@click.option("-n", "--lines", type=int, default=50, show_default=True)
+@click.option("-f", "--follow", is_flag=True, help="Keep printing new output.")
+@click.pass_context
+def logs(ctx: click.Context, process_id: str, lines: int, follow: bool) -> None:
+    """Print what a process wrote (stdout and stderr)."""
+    params: dict[str, Any] = {"id": process_id, "lines": lines}
+    if not follow:
+        for line in call(ctx, "logs", params)["lines"]:
+            click.echo(line)
+        return
+    try:
+        for line in stream(ctx, "logs", params | {"follow": True}):
+            click.echo(line)
+    except KeyboardInterrupt:
+        pass
+
+
+def _plan_lines(result: dict[str, Any]) -> list[str]:
+    lines = [a["text"] for a in result["actions"]] or ["no changes"]
+    lines += [f"{e['file']}:{e['line']}:{e['column']}: {e['message']}" for e in result["errors"]]
+    return lines
+
+
+@click.command()
+@json_option
+@click.pass_context
+def plan(ctx: click.Context, as_json: bool) -> None:
+    """Show what `reload` would change, per process."""
+    result = call(ctx, "plan")
+    print_json(result) if as_json else click.echo("\n".join(_plan_lines(result)))
+    sys.exit(1 if result["errors"] else 0)
+
+
+@click.command()
+@json_option
+@click.pass_context
+def reload(ctx: click.Context, as_json: bool) -> None:
+    """Re-read the conf dir and apply what changed."""
+    result = call(ctx, "reload")
+    print_json(result) if as_json else click.echo("\n".join(_plan_lines(result)))
+    sys.exit(1 if result["errors"] else 0)
+
+
+@click.command()
+@click.pass_context
+def ping(ctx: click.Context) -> None:
+    """Check that the daemon answers."""
+    result = call(ctx, "ping", timeout=5)
+    click.echo(f"pong from wezparallel {result['version']} (pid {result['pid']})")
+
+
+@click.command()
+@click.option("--leave-running", is_flag=True,
+              help="Leave the processes running, for an upgrade; the next daemon adopts them.")
+@click.pass_context
+def shutdown(ctx: click.Context, leave_running: bool) -> None:
+    """Stop the daemon (and, unless --leave-running, every process it started)."""
+    call(ctx, "shutdown", {"leave_running": leave_running})
+    click.echo("daemon stopping" + (" (processes left running)" if leave_running else ""))

@@ -1,0 +1,1 @@
+"""The daemon's moving parts: the reconcile loop, config reloads, persisted runtime state."""

@@ -1,0 +1,59 @@
+"""The desired state as the daemon holds it: per file, its newest *valid* version.
+
+A save that breaks a file must never touch what that file runs, so the file's last good
+workspace stays in force while the new problems are reported. A file that was never valid
+contributes nothing; a deleted file contributes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from wezparallel.errors import Problem
+from wezparallel.spec.model import ProcessSpec, WorkspaceSpec
+
+
+@dataclass(frozen=True)
+class ConfigSnapshot:
+    """The workspaces in force, the problems of the last load, and when it happened."""
+
+    workspaces: Mapping[str, WorkspaceSpec] = field(default_factory=dict)  # by file
+    problems: tuple[Problem, ...] = ()
+    loaded_at: float | None = None  # wall clock
+
+    def processes(self) -> dict[str, ProcessSpec]:
+        return {p.id: p for ws in self.workspaces.values() for p in ws.processes}
+
+
+def load(conf_dir: Path, environ: Mapping[str, str], previous: ConfigSnapshot,
+         wall_now: float) -> ConfigSnapshot:
+    """Read the conf dir and keep each broken file's last good version."""
+    from wezparallel.spec.loader import load_conf_dir  # jsonschema only in the daemon
+
+    result = load_conf_dir(conf_dir, environ)
+    workspaces = dict(result.workspaces)
+    for path in result.invalid_files:
+        good = previous.workspaces.get(path)
+        if good is not None and path not in workspaces and _still_exists(path):
+            workspaces[path] = good
+    _drop_duplicate_names(workspaces, previous)
+    return ConfigSnapshot(workspaces, result.problems, wall_now)
+
+
+def _still_exists(path: str) -> bool:
+    return Path(path).is_file()
+
+
+def _drop_duplicate_names(workspaces: dict[str, WorkspaceSpec],
+                          previous: ConfigSnapshot) -> None:
+    """A kept-last-good file and a new file may now claim the same workspace name; the
+    version already running wins, so nothing that runs is disturbed by the clash."""
+    seen: dict[str, str] = {}
+    for path in sorted(workspaces, key=lambda p: (p not in previous.workspaces, p)):
+        name = workspaces[path].name
+        if name in seen:
+            del workspaces[path]
+        else:
+            seen[name] = path

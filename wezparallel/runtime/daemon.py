@@ -1,0 +1,170 @@
+"""The daemon's state and its reactions, independent of how commands reach it.
+
+Owns the config in force, the supervisor and the backends; the socket handlers and the file
+watcher call into it. Loading a config and previewing its plan are separate from applying it,
+which is what makes `wezparctl plan` show exactly what `reload` will do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import shutil
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from wezparallel.backends.base import Backend, ExitCallback, Handle
+from wezparallel.clock import Clock, SystemClock
+from wezparallel.errors import WezparallelError
+from wezparallel.paths import Paths
+from wezparallel.plan import lifecycle as lc
+from wezparallel.plan.actions import describe
+from wezparallel.plan.lifecycle import ExitInfo
+from wezparallel.plan.planner import Plan, plan
+from wezparallel.runtime import config as config_mod
+from wezparallel.runtime.config import ConfigSnapshot
+from wezparallel.runtime.persist import Persistence, fingerprint
+from wezparallel.runtime.registry import BackendFactory, BackendRegistry
+from wezparallel.runtime.supervisor import Supervisor
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DaemonSettings:
+    paths: Paths
+    backend: str | None = None  # what `backend: auto` means; None: detect
+    environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    log_rotate_interval: float = 5.0  # seconds between log size checks
+
+
+def _subprocess_factory(on_exit: ExitCallback) -> Backend:
+    from wezparallel.backends.subprocess import SubprocessBackend
+
+    return SubprocessBackend(on_exit)
+
+
+def default_factories(state_dir: Path) -> dict[str, BackendFactory]:
+    def tmux(on_exit: ExitCallback) -> Backend:
+        from wezparallel.backends.tmux import TmuxBackend
+
+        return TmuxBackend(on_exit, socket_path=state_dir / "tmux.sock", state_dir=state_dir)
+
+    def wezterm(on_exit: ExitCallback) -> Backend:
+        from wezparallel.backends.wezterm import WezTermBackend
+
+        return WezTermBackend(on_exit, state_dir=state_dir)
+
+    return {"subprocess": _subprocess_factory, "tmux": tmux, "wezterm": wezterm}
+
+
+def detect_auto(environ: Mapping[str, str]) -> str:
+    """`backend: auto`: WezTerm inside WezTerm, else tmux when installed, else headless."""
+    if environ.get("WEZTERM_PANE") or environ.get("WEZTERM_UNIX_SOCKET"):
+        return "wezterm"
+    if shutil.which("tmux", path=environ.get("PATH")):
+        return "tmux"
+    return "subprocess"
+
+
+class Daemon:
+    def __init__(self, settings: DaemonSettings, clock: Clock | None = None,
+                 factories: Mapping[str, BackendFactory] | None = None) -> None:
+        self.settings = settings
+        self.paths = settings.paths
+        self.clock = clock or SystemClock()
+        self.config = ConfigSnapshot()
+        auto = settings.backend or detect_auto(settings.environ)
+        self.registry = BackendRegistry(
+            factories or default_factories(self.paths.state_dir), self._on_exit, lambda: auto)
+        self.persistence = Persistence(self.paths.state_dir / "state.json")
+        self.supervisor = Supervisor(self.registry.for_spec, self.clock, self.paths.state_dir,
+                                     self.persistence)
+        self.stopped = asyncio.Event()
+        self.leave_running = False
+
+    def _on_exit(self, handle: Handle, exit: ExitInfo) -> None:
+        self.supervisor.on_exit(handle, exit)
+
+    # --- config ------------------------------------------------------------------------------
+
+    def read_config(self) -> ConfigSnapshot:
+        return config_mod.load(self.paths.conf_dir, self.settings.environ, self.config,
+                               self.clock.wall())
+
+    def preview(self, snapshot: ConfigSnapshot) -> Plan:
+        """What applying `snapshot` would do now, without doing it."""
+        sup = self.supervisor
+        current = plan(sup.desired, sup.statuses, self.clock.monotonic())
+        proposed = plan(snapshot.processes(), sup.statuses, self.clock.monotonic())
+        pending = {(a.kind, a.id) for a in current.actions}
+        return Plan(tuple(a for a in proposed.actions if (a.kind, a.id) not in pending
+                          and a.kind != "promote"), None)
+
+    def reload(self) -> tuple[ConfigSnapshot, Plan]:
+        snapshot = self.read_config()
+        preview = self.preview(snapshot)
+        self.apply_config(snapshot)
+        for action in preview.actions:
+            log.info("reload: %s", describe(action))
+        return snapshot, preview
+
+    def apply_config(self, snapshot: ConfigSnapshot) -> None:
+        for problem in snapshot.problems:
+            log.warning("config: %s", problem)
+        self.config = snapshot
+        self.supervisor.set_desired(snapshot.processes())
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    def restore(self) -> None:
+        """Adopt what an earlier daemon left running and restore the user's stops."""
+        sup = self.supervisor
+        desired = self.config.processes()
+        for pid, saved in self.persistence.load().items():
+            spec = desired.get(pid)
+            if saved.handle is not None:
+                try:
+                    backend = self.registry.named(saved.handle.backend)
+                except WezparallelError as exc:  # a backend that cannot even start here
+                    log.warning("%s: cannot re-adopt through %s: %s", pid,
+                                saved.handle.backend, exc)
+                    continue
+                matches = spec is not None and fingerprint(spec) == saved.fingerprint
+                if sup.adopt(backend, saved.handle, wanted=saved.wanted,
+                             restarts=saved.restarts, spec_matches=matches):
+                    log.info("%s: adopted pid %d", pid, saved.handle.pid)
+                    continue
+            if spec is not None and not saved.wanted:
+                sup.statuses[pid] = lc.initial(spec, self.clock.monotonic())
+                sup.statuses[pid] = lc.request_stop(sup.statuses[pid], self.clock.monotonic())
+
+    async def run(self) -> None:
+        """Serve until `stopped` is set (a signal or the `shutdown` command)."""
+        loop_task = asyncio.create_task(self.supervisor.run(), name="reconcile")
+        rotate_task = asyncio.create_task(self._rotate_logs(), name="log-rotation")
+        try:
+            await self.stopped.wait()
+            await self.supervisor.shutdown(leave_running=self.leave_running)
+        finally:
+            for task in (loop_task, rotate_task):
+                task.cancel()
+            await asyncio.gather(loop_task, rotate_task, return_exceptions=True)
+            await self.registry.close(leave_running=self.leave_running)
+
+    def request_shutdown(self, *, leave_running: bool = False) -> None:
+        self.leave_running = leave_running
+        self.stopped.set()
+
+    async def _rotate_logs(self) -> None:
+        from wezparallel.backends.logfile import rotate_if_needed
+
+        while True:
+            await asyncio.sleep(self.settings.log_rotate_interval)
+            for pid in list(self.supervisor.statuses):
+                try:
+                    rotate_if_needed(self.supervisor.log_path(pid))
+                except OSError as exc:
+                    log.warning("%s: log rotation failed: %s", pid, exc)

@@ -1,0 +1,64 @@
+"""The one status object: what `wezparctl status --json` prints and the socket returns."""
+
+from __future__ import annotations
+
+import fnmatch
+from typing import Any
+
+from wezparallel.errors import RemoteError
+from wezparallel.plan.lifecycle import ProcessStatus, State, initial
+from wezparallel.runtime.daemon import Daemon
+
+
+def status_object(daemon: Daemon, patterns: list[str] | None = None) -> dict[str, Any]:
+    sup = daemon.supervisor
+    mono, wall = daemon.clock.monotonic(), daemon.clock.wall()
+    ids = sorted(sup.desired.keys() | sup.statuses.keys())
+    if patterns:
+        ids = [i for i in ids if any(_matches(i, p) for p in patterns)]
+    processes = []
+    for pid in ids:
+        st = sup.statuses.get(pid) or initial(sup.desired[pid], mono)
+        processes.append(process_object(st, mono, wall))
+    return {
+        "processes": processes,
+        "config": {"errors": [p.to_json() for p in daemon.config.problems],
+                   "loaded_at": daemon.config.loaded_at},
+    }
+
+
+def process_object(st: ProcessStatus, mono: float, wall: float) -> dict[str, Any]:
+    workspace, _, name = st.id.partition(":")
+    exit = st.last_exit
+    up = st.state in (State.RUNNING, State.STARTING) and st.started_at is not None
+    return {
+        "id": st.id, "workspace": workspace, "name": name, "state": st.state.value,
+        "wanted": st.wanted, "pid": st.pid, "restarts": st.restarts,
+        "exit_code": exit.code if exit and exit.known else None,
+        "exit_signal": exit.signal if exit and exit.known else None,
+        "exit": exit.describe() if exit else None,
+        "since": wall - (mono - st.since),
+        "uptime": mono - st.started_at if up and st.started_at is not None else None,
+        "backend": st.backend, "pane": st.pane, "error": st.error, "health": st.health,
+    }
+
+
+def _matches(pid: str, pattern: str) -> bool:
+    if pattern == "all":
+        return True
+    if ":" not in pattern:
+        pattern = f"{pattern}:*"
+    return fnmatch.fnmatchcase(pid, pattern)
+
+
+def resolve_ids(daemon: Daemon, patterns: list[str]) -> list[str]:
+    """`ws:name`, `ws:*`, `ws` or `all` -> the known ids; an unknown one is an error."""
+    sup = daemon.supervisor
+    known = sorted(sup.desired.keys() | sup.statuses.keys())
+    out: list[str] = []
+    for pattern in patterns:
+        found = [i for i in known if _matches(i, pattern)]
+        if not found:
+            raise RemoteError("not_found", f"no process matches '{pattern}'")
+        out.extend(i for i in found if i not in out)
+    return out

@@ -1,0 +1,233 @@
+"""The reconcile loop: event -> observe -> plan -> apply, and nothing else.
+
+Decisions come from `wezparallel.plan`; this module only applies them through backends and
+feeds events back: a child's exit, a timer that falls due, a user's command, a config change.
+Every change wakes one loop task, which replans until there is nothing left to do, so two
+decisions never race.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from pathlib import Path
+
+from wezparallel.backends.base import Backend, Handle
+from wezparallel.clock import Clock
+from wezparallel.errors import PermanentError, WezparallelError
+from wezparallel.plan import lifecycle as lc
+from wezparallel.plan.actions import Action, Forget, Promote, Restart, Start, Stop, Update, describe
+from wezparallel.plan.lifecycle import ExitInfo, ProcessStatus, State
+from wezparallel.plan.planner import Plan, plan
+from wezparallel.runtime.argv import argv_for
+from wezparallel.runtime.persist import Persistence
+from wezparallel.spec.model import ProcessSpec
+
+log = logging.getLogger(__name__)
+
+BackendFor = Callable[[ProcessSpec], Backend]
+DEFAULT_STOP = (signal.SIGTERM, 10.0)  # for an adopted process no longer in any file
+
+
+class Supervisor:
+    def __init__(self, backend_for: BackendFor, clock: Clock, state_dir: Path,
+                 persistence: Persistence | None = None) -> None:
+        self._backend_for = backend_for
+        self.clock = clock
+        self.state_dir = state_dir
+        self.persistence = persistence
+        self.desired: dict[str, ProcessSpec] = {}
+        self.statuses: dict[str, ProcessStatus] = {}
+        self.handles: dict[str, Handle] = {}
+        self._backends: dict[str, Backend] = {}  # by process id, for the running instance
+        self._wake = asyncio.Event()
+        self._changed = asyncio.Condition()
+        self._stopping_tasks: set[asyncio.Task[None]] = set()
+        self._timer: asyncio.TimerHandle | None = None
+        self._dirty = False
+
+    # --- events in ---------------------------------------------------------------------------
+
+    def set_desired(self, desired: Mapping[str, ProcessSpec]) -> None:
+        self.desired = dict(desired)
+        self.wake()
+
+    def on_exit(self, handle: Handle, exit: ExitInfo) -> None:
+        """Backend callback: the process behind `handle` ended."""
+        if self.handles.get(handle.id) != handle:
+            return  # an instance we already replaced
+        del self.handles[handle.id]
+        now = self.clock.monotonic()
+        st = self.statuses[handle.id]
+        self.statuses[handle.id] = lc.on_exit(st, exit, now)
+        log.info("%s exited (%s) -> %s", handle.id, exit.describe(), self.statuses[handle.id].state)
+        self._dirty = True
+        self.wake()
+
+    def request(self, ids: list[str], verb: str) -> None:
+        """A user's start/stop/restart: change the intent; the planner does the rest."""
+        change = {"start": lc.request_start, "stop": lc.request_stop,
+                  "restart": lc.request_restart}[verb]
+        now = self.clock.monotonic()
+        for pid in ids:
+            st = self.statuses.get(pid) or lc.initial(self.desired[pid], now)
+            self.statuses[pid] = change(st, now)
+        self._dirty = True
+        self.wake()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    # --- the loop ----------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Reconcile whenever something happened, until cancelled."""
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            await self.reconcile()
+
+    async def reconcile(self) -> None:
+        """Plan and apply until the plan is empty; then arm the timer for what falls due."""
+        while True:
+            current = self.plan()
+            for action in current.actions:
+                await self._apply(action)
+            if not current.actions:
+                break
+        self._arm_timer(current)
+        if self._dirty:
+            self._dirty = False
+            self._save()
+        async with self._changed:
+            self._changed.notify_all()
+
+    def plan(self) -> Plan:
+        return plan(self.desired, self.statuses, self.clock.monotonic())
+
+    async def wait_until(self, predicate: Callable[[], bool], timeout: float) -> bool:
+        """Block a command until the statuses satisfy `predicate`, or `timeout` passes."""
+        async with self._changed:
+            try:
+                await asyncio.wait_for(self._changed.wait_for(predicate), timeout)
+            except TimeoutError:
+                return predicate()
+        return True
+
+    def _arm_timer(self, current: Plan) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if current.wake_at is not None:
+            delay = max(0.0, current.wake_at - self.clock.monotonic())
+            self._timer = asyncio.get_running_loop().call_later(delay, self.wake)
+
+    # --- applying actions --------------------------------------------------------------------
+
+    async def _apply(self, action: Action) -> None:
+        """Carry out one action; each re-checks the state, as an event may have moved it
+        since the plan was made."""
+        st = self.statuses.get(action.id)
+        now = self.clock.monotonic()
+        self._dirty = True
+        if not isinstance(action, Promote):
+            log.info("%s", describe(action))
+        match action:
+            case Start():
+                if st is None or st.state not in lc.UP_STATES | {State.STOPPING}:
+                    await self._start(action, st or lc.initial(action.spec, now))
+            case Stop() | Restart():
+                if st is not None and st.state in lc.UP_STATES:
+                    self._stop(action.id, st)
+            case Update(spec=spec):
+                if st is not None:
+                    self.statuses[action.id] = replace(st, spec=spec)
+            case Promote():
+                if st is not None and st.state == State.STARTING:
+                    self.statuses[action.id] = lc.promote(st, now)
+            case Forget():
+                if st is not None and st.state not in lc.UP_STATES | {State.STOPPING}:
+                    del self.statuses[action.id]
+
+    async def _start(self, action: Start, st: ProcessStatus) -> None:
+        spec = action.spec
+        now = self.clock.monotonic()
+        self.statuses[spec.id] = st = replace(st, spec=spec)
+        try:
+            backend = self._backend_for(spec)
+            argv = argv_for(spec)
+            handle = await backend.spawn(spec, argv, self.log_path(spec.id))
+        except WezparallelError as exc:
+            permanent = isinstance(exc, PermanentError)
+            log.error("%s: cannot start: %s", spec.id, exc)
+            self.statuses[spec.id] = lc.on_spawn_failed(st, spec, str(exc), now,
+                                                         permanent=permanent)
+            return
+        self.handles[spec.id] = handle
+        self._backends[spec.id] = backend
+        self.statuses[spec.id] = lc.on_spawned(
+            st, spec, handle.pid, now, counts_as_restart=action.counts_as_restart,
+            backend=handle.backend, pane=handle.pane)
+
+    def _stop(self, pid: str, st: ProcessStatus) -> None:
+        self.statuses[pid] = lc.begin_stop(st, self.clock.monotonic())
+        handle = self.handles.get(pid)
+        backend = self._backends.get(pid)
+        if handle is None or backend is None:
+            return
+        spec = st.spec
+        signum, timeout = (signal.Signals[f"SIG{spec.stop_signal}"], spec.stop_timeout) \
+            if spec is not None else DEFAULT_STOP
+        task = asyncio.create_task(backend.stop(handle, signum, timeout))
+        self._stopping_tasks.add(task)
+        task.add_done_callback(self._stopping_tasks.discard)
+
+    # --- queries -----------------------------------------------------------------------------
+
+    def log_path(self, pid: str) -> Path:
+        workspace, _, name = pid.partition(":")
+        return self.state_dir / "logs" / workspace / f"{name}.log"
+
+    def backend_of(self, pid: str) -> Backend | None:
+        return self._backends.get(pid)
+
+    def _save(self, intents: Mapping[str, bool] | None = None) -> None:
+        if self.persistence is not None:
+            self.persistence.save(self.statuses, self.handles, intents)
+
+    def adopt(self, backend: Backend, handle: Handle, *, wanted: bool, restarts: int,
+              spec_matches: bool) -> bool:
+        """Take back a process an earlier daemon started; it counts as RUNNING from now.
+        When its config changed meanwhile, it is restarted by the next plan."""
+        if not backend.adopt(handle):
+            return False
+        now = self.clock.monotonic()
+        spec = self.desired.get(handle.id)
+        st = ProcessStatus(id=handle.id, state=State.RUNNING, wanted=wanted, spec=spec,
+                           pid=handle.pid, started_at=now, since=now, restarts=restarts,
+                           restart_requested=spec is not None and not spec_matches,
+                           backend=handle.backend, pane=handle.pane)
+        self.statuses[handle.id] = st
+        self.handles[handle.id] = handle
+        self._backends[handle.id] = backend
+        self._dirty = True
+        return True
+
+    def _all_down(self) -> bool:
+        return not any(s.state in lc.UP_STATES | {State.STOPPING}
+                       for s in self.statuses.values())
+
+    async def shutdown(self, *, leave_running: bool, timeout: float = 60.0) -> None:
+        """Stop everything we started (unless told to leave it), waiting for each to be gone.
+        The loop task must still be running: it applies the stops and their exits."""
+        if leave_running:
+            self._save()
+            return
+        intents = {pid: st.wanted for pid, st in self.statuses.items()}
+        self.desired = {}
+        self.wake()
+        await self.wait_until(self._all_down, timeout)
+        self._save(intents)
