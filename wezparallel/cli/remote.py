@@ -38,7 +38,7 @@ def stream(ctx: click.Context, method: str, params: dict[str, Any]) -> Iterator[
     from wezparallel.ipc.client import Client
 
     try:
-        with Client(ctx.obj.paths.socket, timeout=None) as client:  # type: ignore[arg-type]
+        with Client(ctx.obj.paths.socket, timeout=None) as client:
             yield from client.stream(method, params)
     except DaemonUnreachable as exc:
         _fail(str(exc), EXIT_UNREACHABLE)
