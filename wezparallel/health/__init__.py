@@ -1,0 +1,1 @@
+"""Health probes: when to check (a pure tracker) and how (async checks), in `probes`."""
