@@ -11,8 +11,8 @@ from wezparallel.spec.model import ProcessSpec
 class Start:
     id: str
     spec: ProcessSpec
-    reason: str  # new | user | restart-policy | backoff | config-changed
-    counts_as_restart: bool = False
+    reason: str  # new (first start) | user | restart-policy | backoff | config-changed
+    counts_as_restart: bool = False  # an automatic restart: adds to the restart count
     kind: str = "start"
 
 
@@ -29,8 +29,8 @@ class Restart:
 
     id: str
     spec: ProcessSpec
-    reason: str
-    fields: tuple[str, ...] = ()
+    reason: str  # config-changed | user
+    fields: tuple[str, ...] = ()  # what changed, for config-changed
     kind: str = "restart"
 
 

@@ -36,14 +36,16 @@ S = State
 TRANSITIONS: dict[State, frozenset[State]] = {
     S.STOPPED: frozenset({S.STARTING, S.FATAL}),
     S.STARTING: frozenset({S.RUNNING, S.BACKOFF, S.STOPPING, S.FATAL, S.EXITED, S.STOPPED}),
-    S.RUNNING: frozenset({S.STOPPING, S.EXITED, S.BACKOFF, S.STOPPED}),
+    S.RUNNING: frozenset({S.STOPPING, S.EXITED, S.STOPPED}),
     S.BACKOFF: frozenset({S.STARTING, S.FATAL, S.STOPPED}),
     S.STOPPING: frozenset({S.STOPPED}),
     S.EXITED: frozenset({S.STARTING, S.STOPPED, S.FATAL}),
     S.FATAL: frozenset({S.STARTING, S.STOPPED}),
 }
-"""Allowed moves. STARTING/RUNNING -> STOPPED covers a child that exits while the user has
-already withdrawn it; STOPPED -> FATAL covers a spawn that fails permanently."""
+"""Allowed moves, and no others: every one is made by a function below. STARTING/RUNNING ->
+STOPPED covers a child that exits while the user has already withdrawn it (or asked for a
+restart); STOPPED/EXITED/BACKOFF -> FATAL covers a spawn that fails permanently. A crash after
+RUNNING is EXITED, never BACKOFF: only a start that did not last `start_secs` backs off."""
 
 UP_STATES = frozenset({S.STARTING, S.RUNNING})
 """States in which a process of ours is alive and supervised."""
@@ -69,11 +71,12 @@ class ExitInfo:
 
     @property
     def failed(self) -> bool:
-        """on-failure counts a non-zero exit, a kill by signal, or an unknown end as failure."""
-        return not self.known or self.signal is not None or (self.code or 0) != 0
+        """on-failure counts a non-zero exit, a kill by signal, or an unknown end as failure:
+        restarting something that meant to stop is cheaper than leaving a crash down."""
+        return not self.known or self.signal is not None or self.code != 0
 
     def describe(self) -> str:
-        if not self.known:
+        if not self.known or (self.code is None and self.signal is None):
             return "exit status unknown"
         if self.signal is not None:
             try:
@@ -112,6 +115,7 @@ class ProcessStatus:
 
 
 def initial(spec: ProcessSpec, now: float) -> ProcessStatus:
+    """A process the daemon has not started yet; `autostart: false` means not wanted."""
     return ProcessStatus(id=spec.id, wanted=spec.autostart, spec=spec, since=now)
 
 
@@ -120,13 +124,13 @@ def on_spawned(st: ProcessStatus, spec: ProcessSpec, pid: int, now: float, *,
                pane: str | None = None) -> ProcessStatus:
     """The backend started the program. With `start_secs: 0` it is RUNNING at once."""
     state = S.RUNNING if spec.start_secs <= 0 else S.STARTING
-    if st.state != S.STARTING:
-        st = st.to(S.STARTING, now)
+    fails = _streak(st)
+    st = _to_starting(st, now)
     return st.to(
         state, now, spec=spec, pid=pid, started_at=now, retry_at=None,
         restart_requested=False, error=None, backend=backend, pane=pane,
         restarts=st.restarts + (1 if counts_as_restart else 0),
-        fails=0 if state == S.RUNNING else st.fails, health="unknown",
+        fails=0 if state == S.RUNNING else fails, health="unknown",
     )
 
 
@@ -136,8 +140,19 @@ def on_spawn_failed(st: ProcessStatus, spec: ProcessSpec, error: str, now: float
     (no such binary), otherwise counted like a failed start."""
     if permanent:
         return _to_fatal(st, now, spec=spec, pid=None, error=error, restart_requested=False)
-    return _failed_start(st.to(S.STARTING, now) if st.state != S.STARTING else st,
-                         spec, now, error=error)
+    fails = _streak(st)
+    st = replace(_to_starting(st, now), fails=fails, spec=spec)
+    return _failed_start(st, spec, now, error=error, pid=None, restart_requested=False)
+
+
+def _streak(st: ProcessStatus) -> int:
+    """Failed starts so far in this row. Leaving FATAL by a spawn means the config changed
+    (a user start passes through STOPPED and resets it), so that is a fresh row."""
+    return 0 if st.state == S.FATAL else st.fails
+
+
+def _to_starting(st: ProcessStatus, now: float) -> ProcessStatus:
+    return st if st.state == S.STARTING else st.to(S.STARTING, now)
 
 
 def promote(st: ProcessStatus, now: float) -> ProcessStatus:
@@ -146,13 +161,16 @@ def promote(st: ProcessStatus, now: float) -> ProcessStatus:
 
 
 def on_exit(st: ProcessStatus, exit: ExitInfo, now: float) -> ProcessStatus:
-    """Decide what an exit means: a stop we asked for, a failed start, or a crash."""
+    """Decide what an exit means: a stop we asked for, a failed start, or a crash.
+
+    A pending restart (the user's, or one a reload asked for) makes the exit count as the
+    stop it was waiting for, so the next plan starts it again whatever the policy says."""
     spec = st.spec
-    common: dict[str, object] = {"pid": None, "last_exit": exit}
-    if st.state == S.STOPPING or not st.wanted or spec is None:
-        return _to_stopped(st, now, **common)
-    if st.state not in UP_STATES:
+    if st.state not in UP_STATES and st.state != S.STOPPING:
         return st  # a late duplicate event; nothing runs any more
+    common: dict[str, object] = {"pid": None, "last_exit": exit}
+    if st.state == S.STOPPING or not st.wanted or st.restart_requested or spec is None:
+        return _to_stopped(st, now, **common)
     uptime = now - (st.started_at if st.started_at is not None else now)
     if st.state == S.STARTING and uptime < spec.start_secs:
         return _failed_start(st, spec, now, error=f"exited too quickly ({exit.describe()})",
@@ -193,20 +211,24 @@ def _to_stopped(st: ProcessStatus, now: float, **changes: object) -> ProcessStat
 # --- the user's intent -----------------------------------------------------------------------
 
 def request_start(st: ProcessStatus, now: float) -> ProcessStatus:
-    """`start`: want it running again; a FATAL or backing-off process gets a fresh streak."""
+    """`start`: want it running again. Anything not up gets a fresh streak of failed starts
+    (also a process the user stopped mid-backoff); one already up is left alone."""
+    if st.state in UP_STATES:
+        return replace(st, wanted=True)
     if st.state in (S.FATAL, S.BACKOFF, S.EXITED):
-        return st.to(S.STOPPED, now, wanted=True, fails=0, retry_at=None, error=None)
-    return replace(st, wanted=True)
+        st = st.to(S.STOPPED, now)
+    return replace(st, wanted=True, fails=0, retry_at=None, error=None)
 
 
 def request_stop(st: ProcessStatus, now: float) -> ProcessStatus:
     """`stop`: nothing restarts it until the user starts it again, not even the policy."""
     if st.state in (S.FATAL, S.BACKOFF, S.EXITED):
-        return st.to(S.STOPPED, now, wanted=False, retry_at=None, restart_requested=False)
-    return replace(st, wanted=False, restart_requested=False)
+        st = st.to(S.STOPPED, now)
+    return replace(st, wanted=False, fails=0, retry_at=None, restart_requested=False)
 
 
 def request_restart(st: ProcessStatus, now: float) -> ProcessStatus:
+    """`restart`: a start, plus, for one that is up, a stop the planner turns into a Restart."""
     st = request_start(st, now)
     if st.state in UP_STATES:
         return replace(st, restart_requested=True)
@@ -214,4 +236,5 @@ def request_restart(st: ProcessStatus, now: float) -> ProcessStatus:
 
 
 def begin_stop(st: ProcessStatus, now: float) -> ProcessStatus:
+    """The runtime sent the stop signal (for a Stop or a Restart); the exit ends it."""
     return st.to(S.STOPPING, now)

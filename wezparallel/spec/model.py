@@ -50,7 +50,10 @@ class Backoff:
     def delay(self, attempt: int) -> float:
         if attempt <= 0:
             return 0.0
-        return float(min(self.max, self.initial * self.factor ** (attempt - 1)))
+        try:
+            return float(min(self.max, self.initial * self.factor ** (attempt - 1)))
+        except OverflowError:  # a long streak with factor > 1 passes any cap
+            return float(self.max)
 
 
 @dataclass(frozen=True)
@@ -125,7 +128,7 @@ class SourceRef:
 
 # Fields whose change means the running program is no longer what the file asks for.
 RESTART_FIELDS = frozenset(
-    {"command", "shell", "claude", "cwd", "env", "backend", "pane", "worktree", "layout"}
+    {"command", "shell", "claude", "cwd", "env", "backend", "pane", "worktree"}
 )
 
 
