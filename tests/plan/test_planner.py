@@ -144,7 +144,6 @@ RESTART_CHANGES: dict[str, Any] = {
     "pane": PaneSpec(split="right"),
     "claude": ClaudeSpec(prompt="hi"),
     "worktree": WorktreeSpec(branch="b"),
-    "layout": Layout.ROWS,
 }
 IN_PLACE_CHANGES: dict[str, Any] = {
     "restart": RestartPolicy.ALWAYS,
@@ -156,6 +155,7 @@ IN_PLACE_CHANGES: dict[str, Any] = {
     "health": (HealthProbe(kind="tcp", port=80),),
     "depends_on": (),
     "autostart": False,
+    "layout": Layout.ROWS,  # panes are re-arranged in place, never restarted for it
 }
 BASE = spec("a", env=(("K", "v1"),), depends=("z",))
 
