@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Debian packages the tests drive for real (tmux panes, Lua specs, git worktrees).
-DEB_PACKAGES := tmux lua5.4 lua-busted git
+DEB_PACKAGES := tmux lua5.4 lua-busted lua-check git
 
 .PHONY: run test lint bench deps venv clean
 

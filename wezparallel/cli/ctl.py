@@ -36,6 +36,7 @@ COMMANDS: dict[str, str] = {
     "shutdown": "wezparallel.cli.process_cmds:shutdown",
     "top": "wezparallel.cli.metrics_cmds:top",
     "metrics": "wezparallel.cli.metrics_cmds:metrics",
+    "lua-path": "wezparallel.cli.lua_cmds:lua_path",
 }
 
 

@@ -1,0 +1,49 @@
+-- The real wezparctl against a live daemon started by tests/lua/test_wezparctl_e2e.py, which
+-- configures one process `a:s` (sleep 600, subprocess backend) and checks afterwards that the
+-- stop sent from here reached the daemon.
+local e2e = require 'e2e.support'
+local events = require 'wezparallel.events'
+local keys = require 'wezparallel.keys'
+local h = require 'support.helpers'
+
+local Fake = h.Fake
+
+describe('real wezparctl, live daemon', function()
+  local fake, ctx
+  before_each(function()
+    fake, ctx = e2e.context()
+  end)
+
+  it('reads the real status JSON', function()
+    local result = ctx.client:status()
+    assert.is_true(result.up, result.reason)
+    local p = result.data.processes[1]
+    assert.equal('a:s', p.id)
+    assert.equal('a', p.workspace)
+    assert.equal('RUNNING', p.state)
+    assert.equal('subprocess', p.backend)
+    assert.same({}, result.data.config.errors)
+  end)
+
+  it('shows the counts in the status bar', function()
+    events.register(ctx)
+    local window = Fake.window('a')
+    fake:emit('update-status', window, fake:pane(1))
+    assert.equal('wp 1 running ', window.right_status)
+  end)
+
+  it('stops a process picked in the selector through the real CLI', function()
+    local config, window, pane = {}, Fake.window('a'), fake:pane(1)
+    keys.apply(ctx, config)
+    for _, k in ipairs(config.keys) do
+      if k.key == 'p' then
+        k.action.callback(window, pane)
+      end
+    end
+    Fake.choose(window, 'InputSelector', 'a:s')
+    Fake.choose(window, 'InputSelector', 'stop')
+    assert.same({}, window.toasts)
+    local last = fake.calls[#fake.calls]
+    assert.same({ 'stop', 'a:s', '--no-wait' }, { last[4], last[5], last[6] })
+  end)
+end)

@@ -1,0 +1,98 @@
+local h = require 'support.helpers'
+local events = require 'wezparallel.events'
+
+local Fake = h.Fake
+
+describe('events.register', function()
+  local fake, clock, ctx, window
+  before_each(function()
+    fake = h.daemon(Fake.new(), h.samples.FLEET)
+    clock = h.clock()
+    ctx = h.context(fake, { now = clock.now })
+    events.register(ctx)
+    window = Fake.window('api')
+  end)
+
+  it('sets the right status on update-status', function()
+    fake:emit('update-status', window, fake:pane(1))
+    assert.equal('wp 4 running 1 backoff 1 fatal | agents 1 busy 1 WAITING  1 idle ',
+      window.right_status)
+  end)
+
+  it('names the focused managed process', function()
+    fake:emit('update-status', window, fake:pane(7))
+    assert.truthy(window.right_status:find('| api:web RUNNING $'), window.right_status)
+  end)
+
+  it('calls wezparctl once per interval however often WezTerm asks', function()
+    for _ = 1, 10 do
+      fake:emit('update-status', window, fake:pane(1))
+    end
+    assert.equal(1, #fake.calls)
+  end)
+
+  it('shows `wezparallel: down` without raising when the daemon is down', function()
+    h.down(fake)
+    fake:emit('update-status', window, fake:pane(1))
+    assert.equal('wezparallel: down ', window.right_status)
+  end)
+
+  it('logs a failing handler once instead of raising every second', function()
+    local broken = Fake.window('api')
+    function broken.set_right_status() error('window is gone') end
+    for _ = 1, 3 do
+      fake:emit('update-status', broken, fake:pane(1))
+    end
+    assert.equal(1, #fake.logs)
+    assert.truthy(fake.logs[1].message:find('window is gone', 1, true))
+  end)
+
+  it("refreshes at once when the pane wrapper's user variable changes", function()
+    fake:emit('update-status', window, fake:pane(1))
+    h.daemon(fake, { { id = 'api:claude', state = 'RUNNING', activity = 'waiting' } })
+    clock.t = clock.t + 1
+    fake:emit('user-var-changed', window, fake:pane(1), 'wezparallel_activity', 'd2FpdGluZw==')
+    assert.equal(2, #fake.calls)
+    assert.equal('wp 1 running | agents 0 busy 1 WAITING  0 idle ', window.right_status)
+  end)
+
+  it('ignores user variables of other programs', function()
+    fake:emit('update-status', window, fake:pane(1))
+    clock.t = clock.t + 1
+    fake:emit('user-var-changed', window, fake:pane(1), 'nvim_mode', 'aW5zZXJ0')
+    assert.equal(1, #fake.calls)
+  end)
+
+  it('registers no gui-startup handler unless start_daemon is set', function()
+    assert.is_nil(fake.handlers['gui-startup'])
+  end)
+end)
+
+describe('starting the daemon at gui-startup', function()
+  local fake
+  local function setup(ping_ok)
+    fake = Fake.new()
+    fake:respond(function(argv)
+      assert.equal('ping', argv[#argv])
+      return ping_ok, ping_ok and 'pong' or '', ping_ok and '' or 'wezparctl: unreachable'
+    end)
+    events.register(h.context(fake, {
+      start_daemon = true, socket = '/tmp/wp.sock', conf_dir = '/home/me/conf.d',
+      daemon = { '/opt/bin/wezparallel', '--backend', 'wezterm' },
+    }))
+  end
+
+  it('starts it in the background when ping fails', function()
+    setup(false)
+    fake:emit('gui-startup')
+    assert.same({ { '/opt/bin/wezparallel', '--backend', 'wezterm', '--socket', '/tmp/wp.sock',
+      '--conf-dir', '/home/me/conf.d' } }, fake.background)
+  end)
+
+  it('leaves a running daemon alone', function()
+    setup(true)
+    fake:emit('gui-startup')
+    assert.same({}, fake.background)
+    assert.equal(1, #fake.calls)
+  end)
+end)
