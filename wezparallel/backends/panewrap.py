@@ -1,0 +1,137 @@
+"""The thin wrapper a terminal pane runs: `panewrap.py --status-file F -- PROGRAM ARGS...`.
+
+Neither tmux (which loses `pane_dead_status` under polling) nor `wezterm cli` (which reports no
+pid and no exit status, and may close the pane the moment the program ends) tells the daemon
+reliably how a pane's program ended. This wrapper runs the program as its child and writes the
+child's pid, then its exit code or signal, to the status file (write + rename, so a reader never
+sees half a record) *before* it exits itself; the daemon watches the wrapper's pid and reads the
+file once it is gone.
+
+The child gets its own process group and is made the terminal's foreground group, the way a
+shell runs a job: keys typed into the pane (Ctrl-C included) reach the program, not the wrapper.
+Signals sent to the wrapper are forwarded to that group, so the daemon signals one pid it knows
+at spawn time (the pane's pid) and the whole job receives it once.
+
+It is run as a plain script with `python -I -S`, imports only cheap stdlib modules and never the
+`wezparallel` package, because every pane start (and restart) pays for its startup.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import signal
+import sys
+
+FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT,
+             signal.SIGUSR1, signal.SIGUSR2)
+USAGE = "usage: panewrap.py --status-file FILE -- PROGRAM [ARGS...]\n"
+
+
+class _Job:
+    child: int | None = None
+    pending: list[int] = []  # noqa: RUF012 - one per process, mutated by signal handlers
+
+
+def _forward(signum: int, _frame: object) -> None:
+    if _Job.child is None:
+        _Job.pending.append(signum)
+        return
+    try:  # noqa: SIM105 - no contextlib: every import slows each pane start
+        os.killpg(_Job.child, signum)
+    except OSError:
+        pass
+
+
+def write_status(path: str, wrapper: int, child: int, code: int | None,
+                 sig: int | None) -> None:
+    """One JSON object, replaced atomically; `exited` tells a start record from an end one."""
+    def num(v: int | None) -> str:
+        return "null" if v is None else str(v)
+    exited = "true" if code is not None or sig is not None else "false"
+    text = (f'{{"wrapper": {wrapper}, "pid": {child}, "exited": {exited}, '
+            f'"code": {num(code)}, "signal": {num(sig)}}}\n')
+    tmp = f"{path}.{wrapper}.tmp"
+    with open(tmp, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def _give_terminal(tty: int | None, pgid: int) -> None:
+    if tty is None:
+        return
+    try:  # noqa: SIM105
+        os.tcsetpgrp(tty, pgid)
+    except OSError:
+        pass
+
+
+def _spawn(argv: list[str], tty: int | None) -> int:
+    """Fork and exec with the forwarded signals blocked across the fork: a hangup arriving in
+    between must neither reach the child's copy of our handler (it would be dropped) nor find
+    the parent not yet knowing its child."""
+    signal.pthread_sigmask(signal.SIG_BLOCK, FORWARDED)
+    pid = os.fork()
+    if pid == 0:  # the child: own group, foreground of the pane, then the program
+        try:
+            for s in FORWARDED:
+                signal.signal(s, signal.SIG_DFL)
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, FORWARDED)
+            os.setpgid(0, 0)
+            _give_terminal(tty, os.getpid())
+            signal.signal(signal.SIGTTOU, signal.SIG_DFL)
+            os.execvp(argv[0], argv)
+        except OSError as exc:
+            os.write(2, f"wezparallel: cannot run {argv[0]}: {exc.strerror}\n".encode())
+        os._exit(127)
+    # both sides set the group, so neither order of scheduling leaves a gap
+    try:  # noqa: SIM105
+        os.setpgid(pid, pid)
+    except OSError:
+        pass
+    _give_terminal(tty, pid)
+    _Job.child = pid
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, FORWARDED)
+    return pid
+
+
+def _parse(args: list[str]) -> tuple[str, list[str]]:
+    if len(args) < 4 or args[0] != "--status-file" or args[2] != "--":
+        sys.stderr.write(USAGE)
+        sys.exit(2)
+    return args[1], args[3:]
+
+
+def run(args: list[str]) -> int:
+    status_file, argv = _parse(args)
+    me = os.getpid()
+    for s in FORWARDED:
+        signal.signal(s, _forward)
+    signal.signal(signal.SIGTTOU, signal.SIG_IGN)  # we hand the terminal away and back
+    tty = 0 if os.isatty(0) else None
+    child = _spawn(argv, tty)
+    write_status(status_file, me, child, None, None)
+    for pending in _Job.pending:
+        _forward(pending, None)
+    _, status = os.waitpid(child, 0)
+    code = os.waitstatus_to_exitcode(status)
+    sig = -code if code < 0 else None
+    write_status(status_file, me, child, None if sig else code, sig)
+    _give_terminal(tty, os.getpgrp())
+    if sig is None:
+        return code
+    _die_like(sig)
+    return 128 + sig
+
+
+def _die_like(sig: int) -> None:
+    """End by the child's signal, so the pane (tmux's `Pane is dead (signal 9)`) tells the
+    truth to a person too; without a core file of the wrapper's own."""
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    if sig != signal.SIGKILL:
+        signal.signal(sig, signal.SIG_DFL)
+    os.kill(os.getpid(), sig)
+
+
+if __name__ == "__main__":
+    sys.exit(run(sys.argv[1:]))
