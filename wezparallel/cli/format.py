@@ -19,7 +19,7 @@ def duration(seconds: float | None) -> str:
 
 
 def status_table(status: dict[str, Any]) -> list[str]:
-    rows = [("ID", "STATE", "PID", "UPTIME", "RESTARTS", "BACKEND", "INFO")]
+    rows = [("ID", "STATE", "PID", "UPTIME", "RESTARTS", "CPU%", "MEM", "BACKEND", "INFO")]
     for p in status["processes"]:
         info = p.get("error") or p.get("exit") or ""
         if p.get("activity"):
@@ -27,7 +27,8 @@ def status_table(status: dict[str, Any]) -> list[str]:
         if not p.get("wanted", True) and p["state"] == "STOPPED":
             info = f"stopped by user {info}".strip()
         rows.append((p["id"], p["state"], str(p["pid"] or "-"), duration(p.get("uptime")),
-                     str(p["restarts"]), _placement(p), info))
+                     str(p["restarts"]), _cpu(p.get("cpu_percent")), size(p.get("rss")),
+                     _placement(p), info))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)) + "  " + r[-1]
              for r in rows]
@@ -35,6 +36,21 @@ def status_table(status: dict[str, Any]) -> list[str]:
     for err in status["config"]["errors"]:
         lines.append(f"config: {err['file']}:{err['line']}:{err['column']}: {err['message']}")
     return lines
+
+
+def _cpu(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+def size(value: float | None) -> str:
+    """Bytes for humans, binary units, as `ps` and `top` users read them."""
+    if value is None:
+        return "-"
+    for unit in ("B", "K", "M", "G"):
+        if value < 1024 or unit == "G":
+            return f"{value:.0f}{unit}" if unit == "B" else f"{value:.1f}{unit}"
+        value /= 1024
+    return f"{value:.1f}G"
 
 
 def _placement(p: dict[str, Any]) -> str:

@@ -10,14 +10,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from wezparallel.backends.base import Backend, ExitCallback, Handle
+from wezparallel.backends.select import resolve_auto
 from wezparallel.clock import Clock, SystemClock
 from wezparallel.errors import WezparallelError
+from wezparallel.metrics.settings import MetricsSettings
 from wezparallel.paths import Paths
 from wezparallel.plan import lifecycle as lc
 from wezparallel.plan.actions import describe
@@ -29,6 +31,9 @@ from wezparallel.runtime.persist import Persistence, fingerprint
 from wezparallel.runtime.registry import BackendFactory, BackendRegistry
 from wezparallel.runtime.supervisor import Supervisor
 
+if TYPE_CHECKING:
+    from wezparallel.runtime.metrics import MetricsRunner
+
 log = logging.getLogger(__name__)
 
 
@@ -38,6 +43,7 @@ class DaemonSettings:
     backend: str | None = None  # what `backend: auto` means; None: detect
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     log_rotate_interval: float = 5.0  # seconds between log size checks
+    metrics: MetricsSettings | None = field(default_factory=MetricsSettings)  # None: off
 
 
 def _subprocess_factory(on_exit: ExitCallback) -> Backend:
@@ -60,15 +66,6 @@ def default_factories(state_dir: Path) -> dict[str, BackendFactory]:
     return {"subprocess": _subprocess_factory, "tmux": tmux, "wezterm": wezterm}
 
 
-def detect_auto(environ: Mapping[str, str]) -> str:
-    """`backend: auto`: WezTerm inside WezTerm, else tmux when installed, else headless."""
-    if environ.get("WEZTERM_PANE") or environ.get("WEZTERM_UNIX_SOCKET"):
-        return "wezterm"
-    if shutil.which("tmux", path=environ.get("PATH")):
-        return "tmux"
-    return "subprocess"
-
-
 class Daemon:
     def __init__(self, settings: DaemonSettings, clock: Clock | None = None,
                  factories: Mapping[str, BackendFactory] | None = None) -> None:
@@ -76,7 +73,7 @@ class Daemon:
         self.paths = settings.paths
         self.clock = clock or SystemClock()
         self.config = ConfigSnapshot()
-        auto = settings.backend or detect_auto(settings.environ)
+        auto = settings.backend or resolve_auto(settings.environ)
         self.registry = BackendRegistry(
             factories or default_factories(self.paths.state_dir), self._on_exit, lambda: auto)
         self.persistence = Persistence(self.paths.state_dir / "state.json")
@@ -84,6 +81,12 @@ class Daemon:
                                      self.persistence)
         self.stopped = asyncio.Event()
         self.leave_running = False
+        self.metrics: MetricsRunner | None = None
+        if settings.metrics is not None:
+            from wezparallel.runtime.metrics import MetricsRunner
+
+            self.metrics = MetricsRunner(self.supervisor, self.clock, self.paths.state_dir,
+                                         settings.metrics)
 
     def _on_exit(self, handle: Handle, exit: ExitInfo) -> None:
         self.supervisor.on_exit(handle, exit)
@@ -144,15 +147,19 @@ class Daemon:
     async def run(self) -> None:
         """Serve until `stopped` is set (a signal or the `shutdown` command)."""
         loop_task = asyncio.create_task(self.supervisor.run(), name="reconcile")
-        rotate_task = asyncio.create_task(self._rotate_logs(), name="log-rotation")
+        tasks = [loop_task, asyncio.create_task(self._rotate_logs(), name="log-rotation")]
+        if self.metrics is not None:
+            tasks.append(asyncio.create_task(self.metrics.run(), name="metrics"))
         try:
             await self.stopped.wait()
             await self.supervisor.shutdown(leave_running=self.leave_running)
         finally:
-            for task in (loop_task, rotate_task):
+            for task in tasks:
                 task.cancel()
-            await asyncio.gather(loop_task, rotate_task, return_exceptions=True)
+            await asyncio.gather(*tasks, return_exceptions=True)
             await self.registry.close(leave_running=self.leave_running)
+            if self.metrics is not None:
+                self.metrics.close()
 
     def request_shutdown(self, *, leave_running: bool = False) -> None:
         self.leave_running = leave_running

@@ -19,7 +19,7 @@ def status_object(daemon: Daemon, patterns: list[str] | None = None) -> dict[str
     processes = []
     for pid in ids:
         st = sup.statuses.get(pid) or initial(sup.desired[pid], mono)
-        processes.append(process_object(st, mono, wall))
+        processes.append(process_object(st, mono, wall) | _cost(daemon, pid))
     return {
         "processes": processes,
         "config": {"errors": [p.to_json() for p in daemon.config.problems],
@@ -41,6 +41,14 @@ def process_object(st: ProcessStatus, mono: float, wall: float) -> dict[str, Any
         "uptime": mono - st.started_at if up and st.started_at is not None else None,
         "backend": st.backend, "pane": st.pane, "error": st.error, "health": st.health,
     }
+
+
+def _cost(daemon: Daemon, pid: str) -> dict[str, Any]:
+    """CPU and memory of the process tree from the latest metrics pass (None before one)."""
+    latest = daemon.metrics.latest if daemon.metrics is not None else None
+    sample = latest.process(pid) if latest is not None else None
+    return {"cpu_percent": sample.cpu_percent if sample else None,
+            "rss": sample.rss if sample else None}
 
 
 def _matches(pid: str, pattern: str) -> bool:
