@@ -8,7 +8,7 @@ import subprocess
 import sys
 import threading
 
-from tests.support import DaemonProcess, script
+from tests.support import DaemonProcess, retry_until, script
 
 CONF = {"a.yaml": "workspace: a\nprocesses:\n  s: {command: sleep 600, start_secs: 0}\n"}
 
@@ -99,8 +99,31 @@ def test_client_does_not_import_heavy_modules(tmp_path):
     code = ("import sys; sys.argv=['wezparctl','--socket','/nonexistent/x.sock','status'];\n"
             "from wezparallel.cli.ctl import main\n"
             "try:\n    main()\nexcept SystemExit as e:\n    code = e.code\n"
-            "heavy = [m for m in ('jsonschema', 'watchdog', 'psutil', 'yaml') if m in sys.modules]\n"
+            "heavy = [m for m in ('jsonschema', 'watchdog', 'psutil', 'yaml')"
+            " if m in sys.modules]\n"
             "print(code, heavy)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=30)
     assert out.stdout.strip() == "3 []", out.stdout + out.stderr
+
+
+def test_metrics_through_the_daemon(daemon_factory):
+    """The sampler's first pass runs at start; status, metrics and top all read it."""
+    d = daemon_factory(CONF).start()
+    d.wait_state("a:s", "RUNNING")
+
+    def sampled():
+        p = d.process("a:s")
+        return p if p["rss"] else None
+
+    p = retry_until(sampled, 15, 0.1, "a metrics pass covering a:s")
+    assert p["rss"] > 100_000 and p["cpu_percent"] is not None
+    out = d.ctl("metrics", "a:s", "--json")
+    assert out.returncode == 0, out.stderr
+    points = json.loads(out.stdout)["points"]
+    assert points and points[-1]["rss"] > 100_000
+    csv_out = d.ctl("metrics", "a:s", "--csv")
+    assert csv_out.returncode == 0 and csv_out.stdout.count("\n") >= 2
+    top = d.ctl("top", "-n", "1")
+    assert top.returncode == 0 and "a:s" in top.stdout
+    assert "\x1b[" not in top.stdout  # not a terminal: one plain frame

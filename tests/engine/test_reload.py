@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import time
+from pathlib import Path
 
 from tests.support import pid_alive, retry_until
 
@@ -116,7 +117,7 @@ def test_atomic_save_delete_and_burst(daemon_factory):
                 and d.process("web:cron")["state"] == "RUNNING", 10, 0.02, "cron restarted")
     time.sleep(0.3)
     cron = d.process("web:cron")
-    assert open(f"/proc/{cron['pid']}/cmdline", "rb").read().split(b"\0")[1] == b"709"
+    assert _cmdline(str(cron["pid"])) == "sleep 709"
     assert _pids(d)["web:api"] == before["web:api"]
     (d.conf / "web.yaml").unlink()
     retry_until(lambda: not d.status()["processes"], 15, 0.05, "all removed")
@@ -172,9 +173,10 @@ def test_daemon_sigkill_then_restart_adopts_processes(daemon_factory):
 
 def _cmdline(pid: str) -> str:
     try:
-        return open(f"/proc/{pid}/cmdline", "rb").read().replace(b"\0", b" ").decode().strip()
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
         return ""
+    return raw.replace(b"\0", b" ").decode().strip()
 
 
 def test_recycled_pid_is_not_adopted_and_damaged_state_is_survived(daemon_factory):

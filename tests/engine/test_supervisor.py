@@ -40,7 +40,7 @@ class Harness:
         return self.sup.statuses[pid].state
 
 
-def run(coro_fn):  # noqa: ANN001, ANN201
+def run(coro_fn):
     asyncio.run(coro_fn())
 
 

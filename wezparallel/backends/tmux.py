@@ -171,6 +171,11 @@ class TmuxBackend:
         """Type `text` (and Enter) into every pane, in one tmux call: the broadcast behind
         `send --workspace/--all`. Pasted, so a multi-line prompt arrives whole where the
         program asked for bracketed paste."""
+        if not text:  # tmux makes no buffer of "": only Enter is left to send
+            keys = [a for h in handles for a in (SEP, "send-keys", "-t", _pane(h), "Enter")]
+            if enter and keys:
+                self.server.run(*keys[1:])
+            return
         args: list[str] = ["set-buffer", "-b", "wezparallel-send", "--", text]
         for h in handles:
             args += [SEP, "paste-buffer", "-p", "-b", "wezparallel-send", "-t", _pane(h)]

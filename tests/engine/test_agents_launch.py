@@ -1,0 +1,190 @@
+"""`Launcher`: worktree, hooks settings file, resume marker and argv, on real files and real
+git repositories; and the supervisor turning a launch failure into FATAL, not a loop."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from wezparallel.backends.base import ExitCallback, Handle
+from wezparallel.backends.memory import MemoryBackend
+from wezparallel.clock import FakeClock
+from wezparallel.errors import SpawnError
+from wezparallel.plan.lifecycle import State
+from wezparallel.runtime.launch import Launch, Launcher
+from wezparallel.runtime.supervisor import Supervisor
+from wezparallel.spec.model import ClaudeSpec, ProcessSpec, WorktreeSpec
+
+STUB = Path(__file__).resolve().parents[1] / "fakes" / "claude_stub.py"
+
+
+def git(cwd: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True,
+                          check=True, timeout=60).stdout.strip()
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    root = tmp_path / "repo"
+    root.mkdir()
+    git(root, "init", "-q", "-b", "main")
+    git(root, "config", "user.name", "Test")
+    git(root, "config", "user.email", "test@example.com")
+    (root / "README").write_text("hello\n")
+    git(root, "add", "README")
+    git(root, "commit", "-q", "-m", "first")
+    return root
+
+
+@pytest.fixture
+def claude_bin(tmp_path: Path) -> str:
+    wrapper = tmp_path / "bin" / "claude"
+    wrapper.parent.mkdir()
+    wrapper.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{STUB}" "$@"\n')
+    wrapper.chmod(0o755)
+    return str(wrapper)
+
+
+def agent(cwd: Path, binary: str, **kw: object) -> ProcessSpec:
+    claude = ClaudeSpec(binary=binary, prompt="fix the tests")
+    return ProcessSpec("ws", "agent", cwd=str(cwd), claude=claude, **kw)  # type: ignore[arg-type]
+
+
+def prepare(launcher: Launcher, spec: ProcessSpec) -> Launch:
+    return asyncio.run(launcher.prepare(spec))
+
+
+def test_a_plain_command_runs_as_it_is(tmp_path: Path) -> None:
+    spec = ProcessSpec("ws", "api", command=("sleep", "5"), cwd=str(tmp_path))
+    launch = prepare(Launcher(tmp_path / "state", tmp_path / "d.sock"), spec)
+    assert launch == Launch(("sleep", "5"), spec)
+
+
+def test_agent_gets_a_settings_file_reporting_to_our_socket(tmp_path: Path,
+                                                            claude_bin: str) -> None:
+    sock = tmp_path / "d.sock"
+    launcher = Launcher(tmp_path / "state", sock)
+    launch = prepare(launcher, agent(tmp_path, claude_bin))
+    settings = tmp_path / "state" / "agents" / "ws" / "agent.settings.json"
+    assert launch.argv == (claude_bin, "--settings", str(settings), "--", "fix the tests")
+    assert launch.agent and launch.reports_activity and launch.expects_prompt
+    command = json.loads(settings.read_text())["hooks"]["Stop"][0]["hooks"][0]["command"]
+    assert str(sock) in command and "ws:agent" in command
+
+
+def test_without_a_socket_or_with_hooks_off_there_is_no_settings_file(
+        tmp_path: Path, claude_bin: str) -> None:
+    no_socket = prepare(Launcher(tmp_path / "s1"), agent(tmp_path, claude_bin))
+    assert "--settings" not in no_socket.argv and not no_socket.reports_activity
+    off = ProcessSpec("ws", "agent", cwd=str(tmp_path),
+                      claude=ClaudeSpec(binary=claude_bin, hooks=False))
+    launch = prepare(Launcher(tmp_path / "s2", tmp_path / "d.sock"), off)
+    assert "--settings" not in launch.argv and not launch.reports_activity
+    assert not (tmp_path / "s2" / "agents").exists()
+
+
+def test_resume_continues_only_after_a_conversation_in_the_same_cwd(
+        tmp_path: Path, claude_bin: str) -> None:
+    launcher = Launcher(tmp_path / "state", tmp_path / "d.sock")
+    spec = agent(tmp_path, claude_bin)
+    assert "--continue" not in prepare(launcher, spec).argv
+    launcher.remember_conversation("ws:agent")
+    again = prepare(launcher, spec)
+    assert "--continue" in again.argv and "fix the tests" not in again.argv
+    assert not again.expects_prompt
+    elsewhere = tmp_path / "other"
+    elsewhere.mkdir()
+    moved = prepare(launcher, agent(elsewhere, claude_bin))  # another cwd: nothing to continue
+    assert "--continue" not in moved.argv and moved.argv[-1] == "fix the tests"
+
+
+def test_resume_never_starts_fresh_even_after_a_conversation(tmp_path: Path,
+                                                               claude_bin: str) -> None:
+    launcher = Launcher(tmp_path / "state", tmp_path / "d.sock")
+    spec = ProcessSpec("ws", "agent", cwd=str(tmp_path),
+                       claude=ClaudeSpec(binary=claude_bin, prompt="go", resume="never"))
+    prepare(launcher, spec)
+    launcher.remember_conversation("ws:agent")
+    assert "--continue" not in prepare(launcher, spec).argv
+
+
+def test_missing_binary_names_the_process_and_how_to_install(tmp_path: Path) -> None:
+    launcher = Launcher(tmp_path / "state", tmp_path / "d.sock")
+    with pytest.raises(SpawnError) as err:
+        prepare(launcher, agent(tmp_path, str(tmp_path / "nope" / "claude")))
+    assert str(err.value).startswith("ws:agent: Claude Code not found")
+    assert "npm install -g @anthropic-ai/claude-code" in str(err.value)
+
+
+def test_worktree_replaces_the_cwd_and_is_reused(repo: Path, tmp_path: Path,
+                                                 claude_bin: str) -> None:
+    launcher = Launcher(tmp_path / "state", tmp_path / "d.sock")
+    spec = agent(repo, claude_bin, worktree=WorktreeSpec())
+    first = prepare(launcher, spec)
+    path = repo / ".wezparallel" / "worktrees" / "ws" / "agent"
+    assert first.spec.cwd == str(path) and first.spec.claude == spec.claude
+    assert (path / "README").read_text() == "hello\n"
+    assert git(path, "branch", "--show-current") == "wezparallel/ws/agent"
+    (path / "work.txt").write_text("in progress")
+    second = prepare(launcher, spec)
+    assert second.spec.cwd == str(path)
+    assert (path / "work.txt").read_text() == "in progress"  # reused, not recreated
+
+
+def test_worktree_outside_git_is_a_clear_spawn_error(tmp_path: Path) -> None:
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    spec = ProcessSpec("ws", "api", command=("true",), cwd=str(plain), worktree=WorktreeSpec())
+    with pytest.raises(SpawnError) as err:
+        prepare(Launcher(tmp_path / "state"), spec)
+    assert str(err.value).startswith(f"ws:api: worktree: {plain} is not inside a git repository")
+
+
+def test_supervisor_makes_a_launch_failure_fatal_without_spawning(tmp_path: Path) -> None:
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    spec = ProcessSpec("ws", "api", command=("true",), cwd=str(plain), worktree=WorktreeSpec())
+
+    async def scenario() -> None:
+        backend: list[MemoryBackend] = []
+        sup = Supervisor(lambda _s: backend[0], FakeClock(), tmp_path / "state")
+        backend.append(MemoryBackend(sup.on_exit))
+        sup.set_desired({spec.id: spec})
+        for _ in range(3):
+            await sup.reconcile()
+        st = sup.statuses[spec.id]
+        assert st.state == State.FATAL
+        assert st.error is not None and "not inside a git repository" in st.error
+        assert backend[0].spawned == []
+
+    asyncio.run(scenario())
+
+
+def test_supervisor_spawns_in_the_worktree_and_keeps_the_configured_spec(
+        repo: Path, tmp_path: Path) -> None:
+    spec = ProcessSpec("ws", "api", command=("run",), cwd=str(repo), worktree=WorktreeSpec())
+
+    class Recording(MemoryBackend):
+        def __init__(self, on_exit: ExitCallback) -> None:
+            super().__init__(on_exit)
+            self.cwds: list[str] = []
+
+        async def spawn(self, s: ProcessSpec, argv: tuple[str, ...], log_path: Path) -> Handle:
+            self.cwds.append(s.cwd)
+            return await super().spawn(s, argv, log_path)
+
+    async def scenario() -> None:
+        backend: list[Recording] = []
+        sup = Supervisor(lambda _s: backend[0], FakeClock(), tmp_path / "state")
+        backend.append(Recording(sup.on_exit))
+        sup.set_desired({spec.id: spec})
+        await sup.reconcile()
+        assert backend[0].cwds == [str(repo / ".wezparallel" / "worktrees" / "ws" / "api")]
+        assert sup.statuses[spec.id].spec == spec  # reloads compare against the config
+
+    asyncio.run(scenario())
