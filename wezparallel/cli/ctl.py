@@ -34,9 +34,15 @@ COMMANDS: dict[str, str] = {
     "reload": "wezparallel.cli.process_cmds:reload",
     "ping": "wezparallel.cli.process_cmds:ping",
     "shutdown": "wezparallel.cli.process_cmds:shutdown",
+    "send": "wezparallel.cli.pane_cmds:send",
+    "capture": "wezparallel.cli.pane_cmds:capture",
+    "attach": "wezparallel.cli.pane_cmds:attach",
+    "layout": "wezparallel.cli.pane_cmds:layout",
     "top": "wezparallel.cli.metrics_cmds:top",
     "metrics": "wezparallel.cli.metrics_cmds:metrics",
     "lua-path": "wezparallel.cli.lua_cmds:lua_path",
+    "wait": "wezparallel.cli.agent_cmds:wait",
+    "worktree": "wezparallel.cli.agent_cmds:worktree",
 }
 
 
