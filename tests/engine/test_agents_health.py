@@ -7,6 +7,7 @@ tests/health and end to end in test_agents_e2e."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
@@ -206,5 +207,28 @@ def test_close_cancels_every_task(tmp_path: Path) -> None:
         assert len(tasks) == 2
         await h.runner.close()
         assert all(t.cancelled() for t in tasks) and h.runner.tasks == {}
+
+    run(scenario)
+
+
+def test_a_task_that_loses_its_cancellation_still_ends(tmp_path: Path) -> None:
+    """Python 3.11's wait_for can swallow a cancel; the daemon's shutdown hung on that once."""
+    async def scenario() -> None:
+        h = Harness(tmp_path)
+        entered = asyncio.Event()
+
+        async def stubborn(probe: HealthProbe, inputs: ProbeInputs) -> ProbeResult:
+            entered.set()
+            with contextlib.suppress(asyncio.CancelledError):  # lost, as in the bug
+                await asyncio.sleep(3600)
+            return ProbeResult(True)
+
+        h.runner._check = stubborn
+        h.sup.set_desired({"w:a": spec("a", probe("a"))})
+        await h.settle()
+        await entered.wait()
+        [task] = h.runner.tasks.values()
+        await asyncio.wait_for(h.runner.close(), 1.0)
+        assert task.done() and not task.cancelled()
 
     run(scenario)

@@ -24,6 +24,10 @@ def status_table(status: dict[str, Any]) -> list[str]:
         info = p.get("error") or p.get("exit") or ""
         if p.get("activity"):
             info = f"{p['activity']} {info}".strip()
+        if p.get("health") == "unhealthy":
+            info = f"{info} unhealthy ({p.get('health_reason') or 'no reason'})".strip()
+        elif p.get("health") == "healthy":
+            info = f"{info} healthy".strip()
         if not p.get("wanted", True) and p["state"] == "STOPPED":
             info = f"stopped by user {info}".strip()
         rows.append((p["id"], p["state"], str(p["pid"] or "-"), duration(p.get("uptime")),

@@ -26,7 +26,10 @@ from wezparallel.plan.actions import describe
 from wezparallel.plan.lifecycle import ExitInfo
 from wezparallel.plan.planner import Plan, plan
 from wezparallel.runtime import config as config_mod
+from wezparallel.runtime.agents import AgentTracker
 from wezparallel.runtime.config import ConfigSnapshot
+from wezparallel.runtime.health import HealthRunner
+from wezparallel.runtime.launch import Launcher
 from wezparallel.runtime.persist import Persistence, fingerprint
 from wezparallel.runtime.registry import BackendFactory, BackendRegistry
 from wezparallel.runtime.supervisor import Supervisor
@@ -77,8 +80,12 @@ class Daemon:
         self.registry = BackendRegistry(
             factories or default_factories(self.paths.state_dir), self._on_exit, lambda: auto)
         self.persistence = Persistence(self.paths.state_dir / "state.json")
+        self.launcher = Launcher(self.paths.state_dir, self.paths.socket, settings.environ)
         self.supervisor = Supervisor(self.registry.for_spec, self.clock, self.paths.state_dir,
-                                     self.persistence)
+                                     self.persistence, self.launcher)
+        self.agents = AgentTracker(self.clock, self.launcher.remember_conversation)
+        self.health = HealthRunner(self.supervisor, self.clock, activity=self.agents.get)
+        self.supervisor.observers += [self.launcher, self.agents, self.health]
         self.stopped = asyncio.Event()
         self.leave_running = False
         self.metrics: MetricsRunner | None = None
@@ -113,6 +120,10 @@ class Daemon:
         for action in preview.actions:
             log.info("reload: %s", describe(action))
         return snapshot, preview
+
+    def reload_quietly(self) -> None:
+        """For the file watcher: the plan goes to the log, nobody waits for it."""
+        self.reload()
 
     def apply_config(self, snapshot: ConfigSnapshot) -> None:
         for problem in snapshot.problems:
@@ -152,8 +163,10 @@ class Daemon:
             tasks.append(asyncio.create_task(self.metrics.run(), name="metrics"))
         try:
             await self.stopped.wait()
+            await self.health.close()  # no probe may restart what the shutdown stops
             await self.supervisor.shutdown(leave_running=self.leave_running)
         finally:
+            await self.health.close()
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)

@@ -19,13 +19,13 @@ log = logging.getLogger(__name__)
 
 class MetricsRunner:
     def __init__(self, supervisor: Supervisor, clock: Clock, state_dir: Path,
-                 settings: MetricsSettings, disk_paths: tuple[str, ...] = ()) -> None:
+                 settings: MetricsSettings, disk_paths: tuple[Path, ...] = ()) -> None:
         self._sup = supervisor
         self._clock = clock
         self.settings = settings
         self._sampler = Sampler(clock)
         self.history = History(settings.database(state_dir), settings)
-        self._disk_paths = (str(state_dir), *disk_paths)
+        self._disk_paths = (state_dir, *disk_paths)
         self.latest: Snapshot | None = None
         self._last_prune = 0.0
 

@@ -19,7 +19,8 @@ def status_object(daemon: Daemon, patterns: list[str] | None = None) -> dict[str
     processes = []
     for pid in ids:
         st = sup.statuses.get(pid) or initial(sup.desired[pid], mono)
-        processes.append(process_object(st, mono, wall) | _cost(daemon, pid))
+        processes.append(process_object(st, mono, wall) | _cost(daemon, pid)
+                         | agent_fields(daemon, pid))
     return {
         "processes": processes,
         "config": {"errors": [p.to_json() for p in daemon.config.problems],
@@ -49,6 +50,15 @@ def _cost(daemon: Daemon, pid: str) -> dict[str, Any]:
     sample = latest.process(pid) if latest is not None else None
     return {"cpu_percent": sample.cpu_percent if sample else None,
             "rss": sample.rss if sample else None}
+
+
+def agent_fields(daemon: Daemon, pid: str) -> dict[str, Any]:
+    """An agent's activity (None for processes whose hooks do not report to us) and the
+    reason of the last failed health check."""
+    act = daemon.agents.get(pid)
+    return {"activity": act.current.value if act else None,
+            "activity_since": act.since if act else None,
+            "health_reason": daemon.health.reason(pid)}
 
 
 def _matches(pid: str, pattern: str) -> bool:

@@ -14,6 +14,7 @@ import signal
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
+from typing import Protocol
 
 from wezparallel.backends.base import Backend, Handle
 from wezparallel.clock import Clock
@@ -22,7 +23,7 @@ from wezparallel.plan import lifecycle as lc
 from wezparallel.plan.actions import Action, Forget, Promote, Restart, Start, Stop, Update, describe
 from wezparallel.plan.lifecycle import ExitInfo, ProcessStatus, State
 from wezparallel.plan.planner import Plan, plan
-from wezparallel.runtime.argv import argv_for
+from wezparallel.runtime.launch import Launch, Launcher
 from wezparallel.runtime.persist import Persistence
 from wezparallel.spec.model import ProcessSpec
 
@@ -32,13 +33,25 @@ BackendFor = Callable[[ProcessSpec], Backend]
 DEFAULT_STOP = (signal.SIGTERM, 10.0)  # for an adopted process no longer in any file
 
 
+class Observer(Protocol):
+    """Told when an instance comes up (`launch` is None for one adopted from an earlier
+    daemon) and when it ends: agent activity and health probes follow instances this way."""
+
+    def process_up(self, spec: ProcessSpec, handle: Handle, launch: Launch | None) -> None: ...
+
+    def process_down(self, pid: str, exit: ExitInfo) -> None: ...
+
+
 class Supervisor:
     def __init__(self, backend_for: BackendFor, clock: Clock, state_dir: Path,
-                 persistence: Persistence | None = None) -> None:
+                 persistence: Persistence | None = None,
+                 launcher: Launcher | None = None) -> None:
         self._backend_for = backend_for
         self.clock = clock
         self.state_dir = state_dir
         self.persistence = persistence
+        self.launcher = launcher or Launcher(state_dir)
+        self.observers: list[Observer] = []
         self.desired: dict[str, ProcessSpec] = {}
         self.statuses: dict[str, ProcessStatus] = {}
         self.handles: dict[str, Handle] = {}
@@ -64,6 +77,8 @@ class Supervisor:
         st = self.statuses[handle.id]
         self.statuses[handle.id] = lc.on_exit(st, exit, now)
         log.info("%s exited (%s) -> %s", handle.id, exit.describe(), self.statuses[handle.id].state)
+        for observer in self.observers:
+            observer.process_down(handle.id, exit)
         self._dirty = True
         self.wake()
 
@@ -77,6 +92,14 @@ class Supervisor:
             self.statuses[pid] = change(st, now)
         self._dirty = True
         self.wake()
+
+    def set_health(self, pid: str, health: str, instance_pid: int) -> None:
+        """A probe's verdict on the instance `instance_pid`; a late one about an instance
+        already replaced is dropped. Wakes the loop: dependents may wait for `healthy`."""
+        st = self.statuses.get(pid)
+        if st is not None and st.pid == instance_pid and st.health != health:
+            self.statuses[pid] = replace(st, health=health)
+            self.wake()
 
     def wake(self) -> None:
         self._wake.set()
@@ -158,8 +181,8 @@ class Supervisor:
         self.statuses[spec.id] = st = replace(st, spec=spec)
         try:
             backend = self._backend_for(spec)
-            argv = argv_for(spec)
-            handle = await backend.spawn(spec, argv, self.log_path(spec.id))
+            launch = await self.launcher.prepare(spec)
+            handle = await backend.spawn(launch.spec, launch.argv, self.log_path(spec.id))
         except WezparallelError as exc:
             permanent = isinstance(exc, PermanentError)
             log.error("%s: cannot start: %s", spec.id, exc)
@@ -171,6 +194,11 @@ class Supervisor:
         self.statuses[spec.id] = lc.on_spawned(
             st, spec, handle.pid, now, counts_as_restart=action.counts_as_restart,
             backend=handle.backend, pane=handle.pane)
+        self._tell_up(spec, handle, launch)
+
+    def _tell_up(self, spec: ProcessSpec, handle: Handle, launch: Launch | None) -> None:
+        for observer in self.observers:
+            observer.process_up(spec, handle, launch)
 
     def _stop(self, pid: str, st: ProcessStatus) -> None:
         self.statuses[pid] = lc.begin_stop(st, self.clock.monotonic())
@@ -213,6 +241,8 @@ class Supervisor:
         self.statuses[handle.id] = st
         self.handles[handle.id] = handle
         self._backends[handle.id] = backend
+        if spec is not None:
+            self._tell_up(spec, handle, None)
         self._dirty = True
         return True
 

@@ -57,7 +57,8 @@ async def _change(d: Daemon, params: dict[str, Any], verb: str) -> dict[str, Any
     results = []
     for i in ids:
         st = sup.statuses.get(i)
-        obj = process_object(st, mono, wall) if st else {"id": i, "state": "STOPPED"}
+        obj: dict[str, Any] = (process_object(st, mono, wall) if st
+                               else {"id": i, "state": "STOPPED"})
         want = State.STOPPED if verb == "stop" else State.RUNNING
         obj["ok"] = obj["state"] == want.value and _settled(d, i, verb, old[i])
         results.append(obj)

@@ -1,0 +1,73 @@
+"""wait, worktree list, worktree remove: commands for Claude Code agents."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from wezparallel.cli.remote import call, print_json
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+
+
+@click.command()
+@click.argument("process_id")
+@click.option("--until", "until", type=click.Choice(["idle", "waiting", "busy"]),
+              required=True, help="The activity to wait for.")
+@click.option("--timeout", type=float, default=300.0, show_default=True,
+              help="Seconds to wait; exit 1 when they pass.")
+@click.pass_context
+def wait(ctx: click.Context, process_id: str, until: str, timeout: float) -> None:
+    """Block until an agent is idle (its turn ended) or waiting (it needs you)."""
+    result = call(ctx, "wait", {"id": process_id, "until": until, "timeout": timeout},
+                  timeout=timeout + 10)
+    click.echo(f"{result['id']}: {result['activity']}")
+
+
+@click.group()
+def worktree() -> None:
+    """Agents' git worktrees (`worktree:` in a process)."""
+
+
+@worktree.command(name="list")
+@json_option
+@click.pass_context
+def list_(ctx: click.Context, as_json: bool) -> None:
+    """Each agent's worktree: path, branch, dirty, commits ahead."""
+    result = call(ctx, "worktree_list")
+    if as_json:
+        print_json(result)
+    else:
+        click.echo("\n".join(worktree_table(result["worktrees"])))
+
+
+@worktree.command()
+@click.argument("process_id")
+@click.option("--force", is_flag=True, help="Also when it has uncommitted changes (lost).")
+@click.pass_context
+def remove(ctx: click.Context, process_id: str, force: bool) -> None:
+    """Remove an agent's worktree (its branch stays); refuses a dirty one without --force."""
+    result = call(ctx, "worktree_remove", {"id": process_id, "force": force})
+    lost = result["discarded_changes"]
+    click.echo(f"{result['id']}: removed {result['path']} (branch {result['branch']} kept"
+               + (f"; {lost} changed files discarded" if lost else "") + ")")
+
+
+def worktree_table(rows: list[dict[str, Any]]) -> list[str]:
+    table: list[tuple[str, ...]] = [("ID", "BRANCH", "STATE", "AHEAD", "PATH")]
+    for r in rows:
+        if r.get("error"):
+            table.append((r["id"], "-", "error", "-", r["error"]))
+            continue
+        state = ("missing" if not r["exists"]
+                 else f"dirty ({r['changes']})" if r["dirty"] else "clean")
+        table.append((r["id"], r["branch"] or "-", state,
+                      str(r["ahead"]) if r["exists"] else "-", r["path"] or "-"))
+    return _columns(table)
+
+
+def _columns(rows: list[tuple[str, ...]]) -> list[str]:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
+    return [("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False))
+             + "  " + r[-1]).rstrip() for r in rows]

@@ -1,0 +1,213 @@
+"""Health probes in the running daemon: one task per probed process instance.
+
+The decisions (when a probe is due, when failures make a process unhealthy, which action to
+take once) are `wezparallel.health.probes.ProbeState`'s, folded here by the pure `ProbeSet`;
+this module only runs the due checks, feeds in what it observed, publishes the result to the
+supervisor's status (where `depends_on: {condition: healthy}` sees it) and asks for a restart
+when a probe says so. A task lives as long as its process instance: an exit, a restart or the
+daemon's shutdown cancels it, and the next instance starts with fresh probes.
+
+Time comes from the injected clock and sleeping from an injected function, so tests drive a
+whole probe history with a FakeClock and no waiting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+
+from wezparallel.agents.activity import Activity
+from wezparallel.backends.base import Handle
+from wezparallel.clock import Clock
+from wezparallel.health.probes import (
+    Health,
+    ProbeInputs,
+    ProbeResult,
+    ProbeState,
+    Verdict,
+    overall,
+    read_new_lines,
+    run_check,
+    tree_rss,
+)
+from wezparallel.plan.lifecycle import ExitInfo
+from wezparallel.runtime.launch import Launch
+from wezparallel.runtime.supervisor import Supervisor
+from wezparallel.spec.model import HealthProbe, ProcessSpec
+
+log = logging.getLogger(__name__)
+
+CLOSE_GRACE = 2.0  # seconds `close` waits for cancelled probe tasks
+
+Check = Callable[[HealthProbe, ProbeInputs], Awaitable[ProbeResult]]
+Sleep = Callable[[float], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class ProbeSet:
+    """Every probe of one process instance; pure."""
+
+    states: tuple[ProbeState, ...]
+
+    @classmethod
+    def begin(cls, probes: tuple[HealthProbe, ...], started_at: float) -> ProbeSet:
+        return cls(tuple(ProbeState.begin(p, started_at) for p in probes))
+
+    def due(self, now: float) -> tuple[int, ...]:
+        return tuple(i for i, st in enumerate(self.states) if st.due(now))
+
+    def next_due(self) -> float:
+        return min(st.next_due for st in self.states)
+
+    def record(self, index: int, result: ProbeResult, now: float) -> tuple[ProbeSet, Verdict]:
+        state, verdict = self.states[index].record(result, now)
+        states = (*self.states[:index], state, *self.states[index + 1:])
+        return replace(self, states=states), verdict
+
+    def health(self) -> tuple[Health, str | None]:
+        return overall(self.states)
+
+
+@dataclass
+class _Instance:
+    """What the checks of one running instance need to know about it."""
+
+    spec: ProcessSpec
+    handle: Handle
+    cwd: str
+    started_at: float  # monotonic
+    log_offset: int = 0
+
+
+class HealthRunner:
+    def __init__(self, supervisor: Supervisor, clock: Clock, *,
+                 activity: Callable[[str], Activity | None] = lambda _pid: None,
+                 check: Check = run_check, sleep: Sleep = asyncio.sleep,
+                 rss: Callable[[int], int | None] = tree_rss) -> None:
+        self._sup = supervisor
+        self._clock = clock
+        self._activity = activity
+        self._check = check
+        self._sleep = sleep
+        self._rss = rss
+        self.tasks: dict[str, asyncio.Task[None]] = {}
+        self.reasons: dict[str, str] = {}  # the last failed check's reason, kept across restarts
+
+    def reason(self, pid: str) -> str | None:
+        return self.reasons.get(pid)
+
+    # --- observer -----------------------------------------------------------------------------
+
+    def process_up(self, spec: ProcessSpec, handle: Handle, launch: Launch | None) -> None:
+        self._cancel(spec.id)
+        if not spec.health:
+            return
+        cwd = launch.spec.cwd if launch is not None else spec.cwd
+        offset = _size(self._sup.log_path(spec.id))
+        inst = _Instance(spec, handle, cwd, self._clock.monotonic(), offset)
+        self.tasks[spec.id] = asyncio.get_running_loop().create_task(
+            self._watch(inst), name=f"health {spec.id}")
+
+    def process_down(self, pid: str, exit: ExitInfo) -> None:
+        self._cancel(pid)
+
+    def _cancel(self, pid: str) -> None:
+        task = self.tasks.pop(pid, None)
+        if task is not None:
+            task.cancel()
+
+    async def close(self) -> None:
+        """Cancel every probe task and give them `CLOSE_GRACE` to end. A task whose
+        cancellation got lost (Python 3.11's `wait_for` can swallow one when its inner
+        future completes at the same moment) ends by itself at its next turn, as it is no
+        longer registered; the shutdown never waits on it."""
+        tasks = list(self.tasks.values())
+        self.tasks.clear()
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=CLOSE_GRACE)
+            for task in pending:
+                task.cancel()
+
+    # --- one instance -------------------------------------------------------------------------
+
+    async def _watch(self, inst: _Instance) -> None:
+        probes = ProbeSet.begin(inst.spec.health, inst.started_at)
+        while self._registered(inst):
+            for index in probes.due(self._clock.monotonic()):
+                probes = await self._check_one(inst, probes, index)
+            if not self._registered(inst):
+                return
+            await self._sleep(max(0.0, probes.next_due() - self._clock.monotonic()))
+
+    def _registered(self, inst: _Instance) -> bool:
+        """Still the task of a live instance; false once cancelled, even if the
+        CancelledError itself got lost."""
+        return self.tasks.get(inst.spec.id) is asyncio.current_task()
+
+    async def _check_one(self, inst: _Instance, probes: ProbeSet, index: int) -> ProbeSet:
+        probes, verdict = await self._record(inst, probes, index)
+        if verdict.action == "restart":
+            return await self._restart(inst, probes, index)
+        if verdict.action is not None:
+            log.warning("%s: unhealthy (%s)", inst.spec.id, self.reasons.get(inst.spec.id))
+        return probes
+
+    async def _record(self, inst: _Instance, probes: ProbeSet,
+                      index: int) -> tuple[ProbeSet, Verdict]:
+        """Run one check, fold it in and publish the process's health."""
+        probe = probes.states[index].probe
+        result = await self._run(probe, inst)
+        probes, verdict = probes.record(index, result, self._clock.monotonic())
+        if not result.ok:
+            self.reasons[inst.spec.id] = f"{probe.kind}: {verdict.reason}"
+        health, _ = probes.health()
+        self._sup.set_health(inst.spec.id, health.value, inst.handle.pid)
+        return probes, verdict
+
+    async def _restart(self, inst: _Instance, probes: ProbeSet, index: int) -> ProbeSet:
+        """Restart, but never an instance younger than the probe's interval: a server still
+        booting fails its first check, and restarting it then would loop with no pause. Such
+        an instance is checked once more when it is that old (an `output` match is decisive
+        as it is) and restarted only if that check fails too."""
+        probe = probes.states[index].probe
+        hold = inst.started_at + probe.interval - self._clock.monotonic()
+        if hold > 0:
+            await self._sleep(hold)
+            if probe.kind != "output":
+                probes, _ = await self._record(inst, probes, index)
+                if probes.states[index].health != Health.UNHEALTHY:
+                    return probes
+        log.warning("%s: unhealthy (%s); restarting it", inst.spec.id,
+                    self.reasons.get(inst.spec.id))
+        self._sup.request([inst.spec.id], "restart")
+        return probes
+
+    async def _run(self, probe: HealthProbe, inst: _Instance) -> ProbeResult:
+        pid = inst.spec.id
+        inputs = ProbeInputs(now=self._clock.wall(), cwd=inst.cwd,
+                             env={**os.environ, **inst.spec.env_dict})
+        if probe.kind == "output":
+            lines, inst.log_offset = read_new_lines(self._sup.log_path(pid), inst.log_offset)
+            inputs = replace(inputs, new_lines=lines)
+        elif probe.kind == "idle":
+            act = self._activity(pid)
+            inputs = replace(inputs, activity=act.current.value if act else None,
+                             activity_since=act.since if act else None)
+        elif probe.kind == "memory":
+            inputs = replace(inputs, rss=self._rss(inst.handle.pid))
+        try:
+            return await self._check(probe, inputs)
+        except OSError as exc:  # a log we may not read, /proc gone: a failed check, not a crash
+            return ProbeResult(False, f"{probe.kind} probe could not run: {exc}")
+
+
+def _size(path: os.PathLike[str]) -> int:
+    with contextlib.suppress(OSError):
+        return os.stat(path).st_size
+    return 0
