@@ -35,7 +35,7 @@ async def serve(paths: Paths, backend: str | None, watch: bool = True) -> None:
         ensure_private_dir(paths.state_dir)
         daemon.apply_config(daemon.read_config())
         daemon.restore()
-        watcher = ConfWatcher(paths.conf_dir, daemon.reload)
+        watcher = ConfWatcher(paths.conf_dir, daemon.reload_quietly)
         if watch:
             watcher.start()
         loop = asyncio.get_running_loop()
