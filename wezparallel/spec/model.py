@@ -186,6 +186,7 @@ class WorkspaceSpec:
     backend: BackendName = BackendName.AUTO
     layout: Layout = Layout.TILED
     processes: tuple[ProcessSpec, ...] = ()
+    description: str = field(default="", compare=False)  # the file's `description:`
 
 
 @dataclass(frozen=True)

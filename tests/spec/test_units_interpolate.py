@@ -1,0 +1,86 @@
+"""Durations, sizes, `${VAR}` interpolation and env files."""
+
+from __future__ import annotations
+
+import pytest
+
+from wezparallel.spec import units
+from wezparallel.spec.interpolate import InterpolationError, interpolate, parse_env_file
+from wezparallel.spec.schema import schema
+
+
+@pytest.mark.parametrize(("text", "seconds"), [
+    ("250ms", 0.25), ("2s", 2.0), ("5m", 300.0), ("1h", 3600.0), ("1.5s", 1.5), ("10", 10.0),
+    (3, 3.0), (0.5, 0.5), (0, 0.0), (" 2 s ", 2.0),
+])
+def test_durations(text, seconds):
+    assert units.parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize("bad", ["1d", "-1s", "s", "", "1e3s", True, None, [1], -2, float("inf")])
+def test_bad_durations(bad):
+    with pytest.raises(units.UnitError):
+        units.parse_duration(bad)
+
+
+@pytest.mark.parametrize(("text", "size"), [
+    ("512MB", 512 * 1000**2), ("2GiB", 2 * 1024**3), ("64k", 64000), ("1KiB", 1024),
+    ("10", 10), (4096, 4096), ("1.5G", 1_500_000_000), ("3b", 3),
+])
+def test_sizes(text, size):
+    assert units.parse_size(text) == size
+
+
+@pytest.mark.parametrize("bad", ["lots", "1XB", "-1", 1.5, False, "MB"])
+def test_bad_sizes(bad):
+    with pytest.raises(units.UnitError):
+        units.parse_size(bad)
+
+
+def test_schema_patterns_are_the_units_patterns():
+    defs = schema()["$defs"]
+    assert defs["duration"]["pattern"] == units.DURATION_PATTERN
+    assert defs["size"]["pattern"] == units.SIZE_PATTERN
+
+
+ENV = {"SET": "value", "EMPTY": ""}
+
+
+@pytest.mark.parametrize(("text", "out"), [
+    ("${SET}", "value"), ("$SET/x", "value/x"), ("${UNSET}", ""), ("${UNSET:-d}", "d"),
+    ("${EMPTY:-d}", "d"), ("${EMPTY-d}", ""), ("${UNSET-d}", "d"), ("$$SET", "$SET"),
+    ("a $ b", "a $ b"), ("${SET:?never}", "value"), ("x${SET}y${UNSET:-z}", "xvalueyz"),
+])
+def test_interpolation(text, out):
+    assert interpolate(text, ENV) == out
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("${UNSET:?please set it}", "please set it"),
+    ("${EMPTY:?}", "${EMPTY} is required but not set"),
+    ("${broken", "invalid interpolation"),
+    ("${1X}", "invalid interpolation"),
+])
+def test_interpolation_errors(text, message):
+    with pytest.raises(InterpolationError, match=message.replace("$", r"\$").replace("{", r"\{")
+                       .replace("}", r"\}")):
+        interpolate(text, ENV)
+
+
+def test_env_file_forms():
+    text = ("# comment\n\nexport A=1\nB = two words # note\nC='${SET}'\nD=\"x\\ny ${SET}\"\n"
+            "E=${SET:-no}\nF=\n")
+    assert parse_env_file(text, ENV) == [
+        (3, "A", "1"), (4, "B", "two words"), (5, "C", "${SET}"), (6, "D", "x\ny value"),
+        (7, "E", "value"), (8, "F", ""),
+    ]
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("A=1\nnot a pair\n", "line 2: expected KEY=VALUE"),
+    ("1A=x\n", "line 1: expected KEY=VALUE"),
+    ("A=${UNSET:?need A}\n", "line 1: need A"),
+])
+def test_env_file_errors(text, message):
+    with pytest.raises(InterpolationError, match=message):
+        parse_env_file(text, ENV)

@@ -1,0 +1,153 @@
+"""The workspace JSON Schema: finding it, checking documents, and saying what is wrong.
+
+The schema ships inside the package (`wezparallel/schemas/`), so an installed copy finds it
+without a checkout. jsonschema's own messages are written for schema authors ("Additional
+properties are not allowed ('restrat' was unexpected)"); here each error becomes one located
+line for the person editing the file: the key at fault, what is expected, and a "did you mean"
+when a known key is close. A schema node may carry `x-error`, the sentence to show when a value
+fails it, so the schema stays the one place that knows what a valid value looks like.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import importlib.resources
+import json
+import re
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError, best_match
+
+from wezparallel.errors import Problem
+from wezparallel.spec.yamlsource import Document, YamlPath
+
+_TYPE_NAMES = {"object": "a mapping", "array": "a list", "string": "a string",
+               "integer": "an integer", "number": "a number", "boolean": "true or false",
+               "null": "null"}
+# Errors whose location is the key naming the value rather than the value itself.
+_AT_KEY = {"required", "additionalProperties", "minProperties"}
+
+
+@functools.cache
+def schema_text() -> str:
+    """The schema file's text, read from the installed package."""
+    resource = importlib.resources.files("wezparallel") / "schemas" / "workspace.schema.json"
+    return resource.read_text(encoding="utf-8")
+
+
+@functools.cache
+def schema() -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads(schema_text())
+    return loaded
+
+
+@functools.cache
+def _validator() -> Draft202012Validator:
+    return Draft202012Validator(schema())
+
+
+def check(doc: Document) -> list[Problem]:
+    """Every schema problem of `doc`, each reduced to its real cause and located."""
+    problems: dict[tuple[int, int, str], Problem] = {}
+    for error in _validator().iter_errors(doc.data):
+        for problem in describe(best_match([error]), doc):
+            problems.setdefault((problem.line, problem.column, problem.message), problem)
+    return sorted(problems.values(), key=lambda p: (p.line, p.column, p.message))
+
+
+def describe(error: ValidationError, doc: Document) -> list[Problem]:
+    path: YamlPath = tuple(error.absolute_path)
+    if error.validator == "additionalProperties":
+        return _unknown_keys(error, path, doc)
+    if "propertyNames" in error.relative_schema_path:
+        key_path = (*path, str(error.instance))
+        ref = doc.where(key_path, key=True)
+        message = f"`{dotted(key_path)}`: {_custom(error) or error.message}"
+        return [Problem(ref.file, ref.line, ref.column, message)]
+    at_key = error.validator in _AT_KEY or isinstance(error.instance, dict | list) \
+        or error.instance is None
+    ref = doc.where(path, key=at_key)
+    return [Problem(ref.file, ref.line, ref.column, _message(error, path))]
+
+
+def _message(error: ValidationError, path: YamlPath) -> str:
+    prefix = f"`{dotted(path)}`: " if path else ""
+    validator, instance = error.validator, error.instance
+    expected: Any = error.validator_value
+    if validator == "required":
+        missing = [k for k in expected if isinstance(instance, dict) and k not in instance]
+        what = _custom(error) or f"missing required key `{missing[0] if missing else expected}`"
+        return prefix + what
+    custom = _custom(error)
+    if custom:
+        return f"{prefix}{custom} (got {show(instance)})"
+    if validator == "type":
+        kinds = [expected] if isinstance(expected, str) else list(expected)
+        names = " or ".join(_TYPE_NAMES.get(k, k) for k in kinds)
+        return f"{prefix}expected {names}, got {type_name(instance)}"
+    if validator in ("minimum", "exclusiveMinimum"):
+        return f"{prefix}must be at least {expected} (got {show(instance)})"
+    if validator in ("maximum", "exclusiveMaximum"):
+        return f"{prefix}must be at most {expected} (got {show(instance)})"
+    if validator in ("minItems", "minLength", "minProperties"):
+        return f"{prefix}must not be empty"
+    if validator == "maxLength":
+        return f"{prefix}must be at most {expected} characters long"
+    if validator == "enum":
+        return f"{prefix}must be one of {', '.join(map(str, expected))} (got {show(instance)})"
+    return prefix + error.message
+
+
+def _unknown_keys(error: ValidationError, path: YamlPath, doc: Document) -> list[Problem]:
+    node: Any = error.schema if isinstance(error.schema, dict) else {}
+    known = sorted(node.get("properties", {}))
+    patterns = [re.compile(p) for p in node.get("patternProperties", {})]
+    instance = error.instance if isinstance(error.instance, dict) else {}
+    problems = []
+    for key in instance:
+        if key in known or any(p.search(key) for p in patterns):
+            continue
+        ref = doc.where((*path, key), key=True)
+        where = f" in `{dotted(path)}`" if path else ""
+        close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+        hint = f"; did you mean `{close[0]}`?" if close else f" (known keys: {', '.join(known)})"
+        message = f"unknown key `{key}`{where}{hint}"
+        problems.append(Problem(ref.file, ref.line, ref.column, message))
+    return problems
+
+
+def _custom(first: ValidationError) -> str | None:
+    error: Any = first
+    while error is not None:
+        if isinstance(error.schema, dict) and "x-error" in error.schema:
+            return str(error.schema["x-error"])
+        error = error.parent
+    return None
+
+
+def dotted(path: YamlPath) -> str:
+    """`processes.web.health[0].kind`: how a path reads in messages."""
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def type_name(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    names = {dict: "a mapping", list: "a list", str: "a string", int: "an integer",
+             float: "a number"}
+    return names.get(type(value), type(value).__name__)
+
+
+def show(value: object) -> str:
+    """A short rendering of a YAML value for messages."""
+    if isinstance(value, dict | list):
+        return type_name(value)
+    text = json.dumps(value) if isinstance(value, str | bool) or value is None else repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
