@@ -80,24 +80,23 @@ def _plan_lines(result: dict[str, Any]) -> list[str]:
     return lines
 
 
-@click.command()
-@json_option
-@click.pass_context
-def plan(ctx: click.Context, as_json: bool) -> None:
-    """Show what `reload` would change, per process."""
-    result = call(ctx, "plan")
-    print_json(result) if as_json else click.echo("\n".join(_plan_lines(result)))
-    sys.exit(1 if result["errors"] else 0)
+def _config_command(method: str, help: str) -> click.Command:
+    @click.command(name=method, help=help)
+    @json_option
+    @click.pass_context
+    def command(ctx: click.Context, as_json: bool) -> None:
+        result = call(ctx, method)
+        if as_json:
+            print_json(result)
+        else:
+            click.echo("\n".join(_plan_lines(result)))
+        sys.exit(1 if result["errors"] else 0)
+
+    return command
 
 
-@click.command()
-@json_option
-@click.pass_context
-def reload(ctx: click.Context, as_json: bool) -> None:
-    """Re-read the conf dir and apply what changed."""
-    result = call(ctx, "reload")
-    print_json(result) if as_json else click.echo("\n".join(_plan_lines(result)))
-    sys.exit(1 if result["errors"] else 0)
+plan = _config_command("plan", "Show what `reload` would change, per process.")
+reload = _config_command("reload", "Re-read the conf dir and apply what changed.")
 
 
 @click.command()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, NoReturn
 
 import click
@@ -19,33 +20,31 @@ def _fail(message: str, code: int) -> NoReturn:
     sys.exit(code)
 
 
-def call(ctx: click.Context, method: str, params: dict[str, Any] | None = None,
-         timeout: float = 60.0) -> Any:
-    from wezparallel.ipc.client import Client
-
+@contextmanager
+def _errors_to_exit_codes() -> Iterator[None]:
     try:
-        with Client(ctx.obj.paths.socket, timeout=timeout) as client:
-            return client.call(method, params or {})
+        yield
     except DaemonUnreachable as exc:
         _fail(str(exc), EXIT_UNREACHABLE)
     except RemoteError as exc:
         _fail(exc.message, EXIT_FAILED)
     except IpcError as exc:
         _fail(str(exc), EXIT_FAILED)
+
+
+def call(ctx: click.Context, method: str, params: dict[str, Any] | None = None,
+         timeout: float = 60.0) -> Any:
+    from wezparallel.ipc.client import Client
+
+    with _errors_to_exit_codes(), Client(ctx.obj.paths.socket, timeout=timeout) as client:
+        return client.call(method, params or {})
 
 
 def stream(ctx: click.Context, method: str, params: dict[str, Any]) -> Iterator[Any]:
     from wezparallel.ipc.client import Client
 
-    try:
-        with Client(ctx.obj.paths.socket, timeout=None) as client:
-            yield from client.stream(method, params)
-    except DaemonUnreachable as exc:
-        _fail(str(exc), EXIT_UNREACHABLE)
-    except RemoteError as exc:
-        _fail(exc.message, EXIT_FAILED)
-    except IpcError as exc:
-        _fail(str(exc), EXIT_FAILED)
+    with _errors_to_exit_codes(), Client(ctx.obj.paths.socket, timeout=None) as client:
+        yield from client.stream(method, params)
 
 
 def print_json(data: Any) -> None:
