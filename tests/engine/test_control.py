@@ -127,3 +127,30 @@ def test_metrics_through_the_daemon(daemon_factory):
     top = d.ctl("top", "-n", "1")
     assert top.returncode == 0 and "a:s" in top.stdout
     assert "\x1b[" not in top.stdout  # not a terminal: one plain frame
+
+
+def test_logs_tail_and_follow(daemon_factory):
+    conf = {"l.yaml": "workspace: l\nprocesses:\n  talk:\n    command: [sh, -c, "
+            "'for i in 1 2 3; do echo line$i; done; echo oops >&2; exec sleep 600']\n"
+            "    start_secs: 0\n"}
+    d = daemon_factory(conf).start()
+    d.wait_state("l:talk", "RUNNING")
+    out = retry_until(lambda: (o := d.ctl("logs", "l:talk", "-n", "2")).stdout.count("\n") == 2
+                      and o, 10, 0.05, "two log lines")
+    assert out.stdout.splitlines() == ["line3", "oops"]
+    follower = subprocess.Popen(
+        [script("wezparctl"), "--socket", str(d.socket), "logs", "l:talk", "-n", "1", "-f"],
+        stdout=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
+    try:
+        assert follower.stdout is not None
+        assert follower.stdout.readline().strip() == "oops"
+        log_path = d.state / "logs" / "l" / "talk.log"
+        with open(log_path, "a") as f:  # what the process would append next
+            f.write("later\n")
+        assert follower.stdout.readline().strip() == "later"
+    finally:
+        follower.terminate()
+        follower.wait(timeout=10)
+        if follower.stdout:
+            follower.stdout.close()
+    assert d.ctl("logs", "l:nope").returncode == 1
