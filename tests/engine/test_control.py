@@ -154,3 +154,17 @@ def test_logs_tail_and_follow(daemon_factory):
         if follower.stdout:
             follower.stdout.close()
     assert d.ctl("logs", "l:nope").returncode == 1
+
+
+def test_autostart_off_is_not_a_user_stop(daemon_factory):
+    conf = {"m.yaml": "workspace: m\nprocesses:\n"
+                      "  idle: {command: sleep 600, autostart: false}\n"
+                      "  busy: {command: sleep 600, start_secs: 0}\n"}
+    d = daemon_factory(conf).start()
+    d.wait_state("m:busy", "RUNNING")
+    assert d.ctl("stop", "m:busy").returncode == 0
+    table = {line.split()[0]: line for line in d.ctl("status").stdout.splitlines()[1:]}
+    assert "autostart off" in table["m:idle"] and "stopped by user" not in table["m:idle"]
+    assert "stopped by user" in table["m:busy"]
+    assert d.ctl("start", "m:idle").returncode == 0
+    assert d.process("m:idle")["autostart_off"] is False

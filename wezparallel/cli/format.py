@@ -28,7 +28,9 @@ def status_table(status: dict[str, Any]) -> list[str]:
             info = f"{info} unhealthy ({p.get('health_reason') or 'no reason'})".strip()
         elif p.get("health") == "healthy":
             info = f"{info} healthy".strip()
-        if not p.get("wanted", True) and p["state"] == "STOPPED":
+        if p.get("autostart_off"):
+            info = f"autostart off {info}".strip()
+        elif not p.get("wanted", True) and p["state"] == "STOPPED":
             info = f"stopped by user {info}".strip()
         rows.append((p["id"], p["state"], str(p["pid"] or "-"), duration(p.get("uptime")),
                      str(p["restarts"]), _cpu(p.get("cpu_percent")), size(p.get("rss")),

@@ -18,9 +18,12 @@ def status_object(daemon: Daemon, patterns: list[str] | None = None) -> dict[str
         ids = [i for i in ids if any(_matches(i, p) for p in patterns)]
     processes = []
     for pid in ids:
-        st = sup.statuses.get(pid) or initial(sup.desired[pid], mono)
+        st = sup.statuses.get(pid)
+        never_started = st is None
+        st = st or initial(sup.desired[pid], mono)
         processes.append(process_object(st, mono, wall) | _cost(daemon, pid)
-                         | agent_fields(daemon, pid))
+                         | agent_fields(daemon, pid)
+                         | {"autostart_off": never_started and not st.wanted})
     return {
         "processes": processes,
         "config": {"errors": [p.to_json() for p in daemon.config.problems],
