@@ -23,18 +23,18 @@ def handlers(d: Daemon) -> dict[str, Callable[[dict[str, Any]], Awaitable[Any]]]
         return _plan_object(applied.actions, snapshot.problems)
 
     async def templates(params: dict[str, Any]) -> Any:
-        from wezparallel.spec import templates as t
+        from wezparallel.spec.templates import list_templates
 
         return {"templates": [{"name": n, "description": desc}
-                              for n, desc in t.list_templates()]}
+                              for n, desc in list_templates()]}
 
     async def workspace_create(params: dict[str, Any]) -> Any:
-        from wezparallel.spec import templates as t
+        from wezparallel.spec.templates import write_workspace
 
         name = p.string(params, "name")
         template = params.get("template") or "basic"
         try:
-            t.write_workspace(d.paths.conf_dir, name, str(template))
+            write_workspace(d.paths.conf_dir, name, str(template))
         except WezparallelError as exc:
             raise RemoteError("failed", str(exc)) from exc
         d.reload()
