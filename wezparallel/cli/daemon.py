@@ -22,13 +22,16 @@ from wezparallel.paths import Paths, ensure_private_dir
 log = logging.getLogger("wezparallel")
 
 
-async def serve(paths: Paths, backend: str | None, watch: bool = True) -> None:
+async def serve(paths: Paths, backend: str | None, watch: bool = True,
+                metrics_interval: float = 5.0) -> None:
     from wezparallel.ipc.handlers import handlers_for
     from wezparallel.ipc.server import IpcServer
+    from wezparallel.metrics.settings import MetricsSettings
     from wezparallel.runtime.daemon import Daemon, DaemonSettings
     from wezparallel.runtime.watcher import ConfWatcher
 
-    daemon = Daemon(DaemonSettings(paths, backend=backend))
+    metrics = MetricsSettings(interval=metrics_interval) if metrics_interval > 0 else None
+    daemon = Daemon(DaemonSettings(paths, backend=backend, metrics=metrics))
     server = IpcServer(paths.socket, handlers_for(daemon))
     await server.start()
     try:
@@ -63,17 +66,19 @@ async def serve(paths: Paths, backend: str | None, watch: bool = True) -> None:
               help="What `backend: auto` means (default: detect).")
 @click.option("--watch/--no-watch", default=True, show_default=True,
               help="Reload on every save; without it, changes wait for `wezparctl reload`.")
+@click.option("--metrics-interval", type=click.FloatRange(min=0), default=5.0,
+              show_default=True, help="Seconds between metrics passes; 0 turns metrics off.")
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]),
               default="info", show_default=True)
 @click.version_option(__version__, prog_name="wezparallel")
 def cli(conf_dir: Path | None, state_dir: Path | None, socket_path: Path | None,
-        backend: str | None, watch: bool, log_level: str) -> None:
+        backend: str | None, watch: bool, metrics_interval: float, log_level: str) -> None:
     """Run the wezparallel daemon: supervise the processes the workspace files describe."""
     logging.basicConfig(stream=sys.stderr, level=log_level.upper(),
                         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
     paths = Paths.resolve(conf_dir, state_dir, socket_path)
     try:
-        asyncio.run(serve(paths, backend, watch))
+        asyncio.run(serve(paths, backend, watch, metrics_interval))
     except WezparallelError as exc:
         click.echo(f"wezparallel: {exc}", err=True)
         sys.exit(1)
