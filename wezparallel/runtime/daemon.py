@@ -45,7 +45,7 @@ class DaemonSettings:
     paths: Paths
     backend: str | None = None  # what `backend: auto` means; None: detect
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
-    log_rotate_interval: float = 5.0  # seconds between log size checks
+    log_rotate_interval: float = 30.0  # seconds between log size checks
     metrics: MetricsSettings | None = field(default_factory=MetricsSettings)  # None: off
 
 

@@ -7,6 +7,7 @@ adopted after the config changed under a dead daemon is restarted rather than ke
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 from collections.abc import Mapping
@@ -22,7 +23,10 @@ from wezparallel.spec.model import RESTART_FIELDS, ProcessSpec
 log = logging.getLogger(__name__)
 
 
+@functools.lru_cache(maxsize=4096)
 def fingerprint(spec: ProcessSpec) -> str:
+    """Cached per (frozen, hashable) spec: the state is saved after every change, and hashing
+    a thousand specs each time would sit on the path of every crash recovery."""
     shape = repr(tuple((name, getattr(spec, name)) for name in sorted(RESTART_FIELDS)))
     return hashlib.sha256(shape.encode()).hexdigest()[:16]
 

@@ -1,0 +1,49 @@
+"""What an idle daemon costs and how fast it comes up: cold start, RSS, idle CPU.
+
+Cold start is timed from spawning the daemon to the answer of the first status call that shows
+every process RUNNING, through the tool's API on a new connection (polled every 20 ms, less
+often while calls are slow, at once when /proc shows all the children).
+RSS is the daemon's own resident memory after a quiet settle time; idle CPU is its CPU time
+(all threads, ns precision) over a window in which nobody calls it. wezparallel keeps its
+metrics sampler on, at its default interval.
+"""
+
+from __future__ import annotations
+
+from benchmarks import harness as h
+from benchmarks.results import Figure, Measured
+from benchmarks.session import Tool, programs, running, wait_all_running
+
+START_TIMEOUT = 120.0  # seconds for any workspace to come up on a loaded 2-core machine
+
+
+def figures(b: h.Budget) -> list[Figure]:
+    return [
+        Figure("cold_start", f"cold start: launch -> {b.processes} RUNNING", "ms"),
+        Figure("rss_small", f"daemon RSS idle, {b.small} processes", "MB"),
+        Figure("rss", f"daemon RSS idle, {b.processes} processes", "MB"),
+        Figure("idle_cpu", f"idle CPU over {b.idle_seconds:g} s, {b.processes} processes",
+               "%"),
+    ]
+
+
+def measure(tool: Tool, b: h.Budget) -> Measured:
+    out: Measured = {}
+    with running(tool, programs(b.small)) as session:
+        wait_all_running(session, b.small, START_TIMEOUT)
+        h.pause(b.settle_seconds)
+        out["rss_small"] = h.rss_mb(session.daemon_pid)
+    with running(tool, programs(b.processes)) as session:
+        out["cold_start"] = wait_all_running(session, b.processes, START_TIMEOUT)
+        h.pause(b.settle_seconds)
+        out["rss"] = h.rss_mb(session.daemon_pid)
+        out["idle_cpu"] = h.idle_cpu_percent(session.daemon_pid, b.idle_seconds)
+    return out
+
+
+def idle_cpu(tool: Tool, b: h.Budget) -> float:
+    """Idle CPU of a daemon on the usual workspace, once it is up and settled."""
+    with running(tool, programs(b.processes)) as session:
+        wait_all_running(session, b.processes, START_TIMEOUT)
+        h.pause(b.settle_seconds)
+        return h.idle_cpu_percent(session.daemon_pid, b.idle_seconds)

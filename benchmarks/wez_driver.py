@@ -1,0 +1,118 @@
+"""wezparallel driven the way its users drive it: the daemon in the foreground on a conf dir,
+`wezparctl` as the command, and the package's own socket client in-process."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from benchmarks import harness as h
+from benchmarks.session import Observed, Tool
+from wezparallel.errors import WezparallelError
+from wezparallel.ipc.client import Client
+
+TOOL = "wezparallel"
+WORKSPACE = "bench"
+BIN = Path(sys.executable).parent
+
+
+def render_workspace(programs: Mapping[str, str]) -> str:
+    """One workspace file, set like the supervisord programs: no start delay, always restarted."""
+    lines = [f"workspace: {WORKSPACE}", "processes:"]
+    lines += [f"  {name}: {{command: {command}, start_secs: 0, restart: always}}"
+              for name, command in programs.items()]
+    return "\n".join(lines) + "\n"
+
+
+def _observed(obj: Mapping[str, Any]) -> Observed:
+    return Observed(str(obj["state"]), obj.get("pid") or None)
+
+
+def _by_name(result: Any) -> dict[str, Observed]:
+    return {str(p["id"]).partition(":")[2]: _observed(p) for p in result["processes"]}
+
+
+class WezparallelSession:
+    """The daemon on `workdir/conf.d`, its state and socket in `workdir`."""
+
+    tool = TOOL
+
+    def __init__(self, workdir: Path, programs: Mapping[str, str], backend: str = "subprocess",
+                 watch: bool = False, extra: tuple[str, ...] = ()) -> None:
+        self.workdir = workdir
+        self.backend = backend
+        self.conf_dir = workdir / "conf.d"
+        self.state_dir = workdir / "state"
+        self.socket = workdir / "wp.sock"
+        self.conf_dir.mkdir()
+        self.save_programs(programs)
+        self._poller: Client | None = None
+        argv = [str(BIN / "wezparallel"), "--conf-dir", str(self.conf_dir),
+                "--state-dir", str(self.state_dir), "--socket", str(self.socket),
+                "--backend", backend, "--watch" if watch else "--no-watch",
+                "--log-level", "warning", *extra]
+        with open(workdir / "wezparallel.stderr", "wb") as err:
+            self.launched_at = h.now()
+            self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
+                                         stdout=subprocess.DEVNULL, stderr=err,
+                                         start_new_session=True, cwd=workdir)
+        self.daemon_pid = self.proc.pid
+
+    def states(self) -> dict[str, Observed] | None:
+        try:
+            with Client(self.socket) as client:
+                return _by_name(client.call("status", {}))
+        except WezparallelError:
+            return None
+
+    def state_of(self, name: str) -> Observed | None:
+        if self._poller is None:
+            self._poller = Client(self.socket)
+        try:
+            found = _by_name(self._poller.call("status", {"patterns": [f"{WORKSPACE}:{name}"]}))
+        except WezparallelError:
+            self._close_poller()
+            return None
+        return found.get(name)
+
+    def status_command(self) -> list[str]:
+        return [str(BIN / "wezparctl"), "--socket", str(self.socket), "status"]
+
+    def save_programs(self, programs: Mapping[str, str]) -> None:
+        (self.conf_dir / f"{WORKSPACE}.yaml").write_text(render_workspace(programs),
+                                                         encoding="utf-8")
+
+    def apply_saved(self) -> None:
+        """Nothing: the daemon's watcher reloads on save (launch it with watch=True)."""
+
+    def exited(self) -> str | None:
+        code = self.proc.poll()
+        if code is None:
+            return None
+        return f"status {code}: {h.last_line(self.workdir / 'wezparallel.stderr')}"
+
+    def tmux_socket(self) -> Path:
+        """The daemon's own tmux server (backend tmux): one per state dir."""
+        return self.state_dir / "tmux.sock"
+
+    def close(self) -> None:
+        self._close_poller()
+        h.stop_daemon(self.proc)
+        if self.backend == "tmux" and self.tmux_socket().exists():
+            h.run_command(["tmux", "-S", str(self.tmux_socket()), "kill-server"])
+
+    def _close_poller(self) -> None:
+        if self._poller is not None:
+            self._poller.close()
+            self._poller = None
+
+
+def tool(backend: str = "subprocess", watch: bool = False, extra: tuple[str, ...] = ()) -> Tool:
+    """`extra`: more daemon flags, e.g. ("--metrics-interval", "0")."""
+    def launch(workdir: Path, programs: Mapping[str, str]) -> WezparallelSession:
+        return WezparallelSession(workdir, programs, backend=backend, watch=watch, extra=extra)
+
+    return Tool(TOOL, launch)
