@@ -127,3 +127,14 @@ def test_dependents_stop_before_their_dependency(tmp_path: Path) -> None:
         assert h.sup.statuses == {}
 
     run(scenario)
+
+
+def test_tmux_socket_stays_within_unix_socket_limits(tmp_path: Path) -> None:
+    from wezparallel.runtime.daemon import tmux_socket
+
+    short = tmux_socket(tmp_path)
+    assert short == tmp_path / "tmux.sock"
+    deep = tmp_path / ("x" * 60) / ("y" * 60)
+    long_one = tmux_socket(deep)
+    assert len(str(long_one)) < 100 and long_one.parent.stat().st_mode & 0o777 == 0o700
+    assert tmux_socket(deep) == long_one != tmux_socket(deep / "z")

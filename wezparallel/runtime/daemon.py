@@ -8,6 +8,7 @@ which is what makes `wezparctl plan` show exactly what `reload` will do.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import os
 from collections.abc import Mapping
@@ -20,7 +21,7 @@ from wezparallel.backends.select import resolve_auto
 from wezparallel.clock import Clock, SystemClock
 from wezparallel.errors import WezparallelError
 from wezparallel.metrics.settings import MetricsSettings
-from wezparallel.paths import Paths
+from wezparallel.paths import Paths, ensure_private_dir
 from wezparallel.plan import lifecycle as lc
 from wezparallel.plan.actions import describe
 from wezparallel.plan.lifecycle import ExitInfo
@@ -55,11 +56,24 @@ def _subprocess_factory(on_exit: ExitCallback) -> Backend:
     return SubprocessBackend(on_exit)
 
 
+def tmux_socket(state_dir: Path) -> Path:
+    """The daemon's own tmux server: in the state dir, unless that path is too long for a
+    Unix socket (about 107 bytes), then in the private per-user directory under /tmp, named
+    after the state dir so two daemons never share a server."""
+    path = state_dir / "tmux.sock"
+    if len(os.fsencode(path.absolute())) < 100:
+        return path
+    digest = hashlib.sha256(os.fsencode(state_dir.absolute())).hexdigest()[:12]
+    private = Path(f"/tmp/wezparallel-{os.getuid()}")
+    ensure_private_dir(private)
+    return private / f"tmux-{digest}.sock"
+
+
 def default_factories(state_dir: Path) -> dict[str, BackendFactory]:
     def tmux(on_exit: ExitCallback) -> Backend:
         from wezparallel.backends.tmux import TmuxBackend
 
-        return TmuxBackend(on_exit, socket_path=state_dir / "tmux.sock", state_dir=state_dir)
+        return TmuxBackend(on_exit, socket_path=tmux_socket(state_dir), state_dir=state_dir)
 
     def wezterm(on_exit: ExitCallback) -> Backend:
         from wezparallel.backends.wezterm import WezTermBackend
