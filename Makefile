@@ -33,10 +33,11 @@ run: venv
 test: deps venv
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
-lint: venv
+lint: deps venv
 	$(BIN)/ruff check wezparallel tests benchmarks
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+	luacheck --quiet lua plugin
 
 bench: venv
 	$(BIN)/python -m benchmarks

@@ -2,8 +2,10 @@
 
 The rules live in `wezparallel.agents.activity` (pure); this module keeps one `Activity` per
 agent, feeds it the `agent_event` requests and the supervisor's spawn/exit news, and wakes
-whoever waits (`wezparctl wait`). Only agents whose hooks report to us are tracked: without
-hooks the activity could never leave `starting`, and a field that never changes would lie.
+whoever waits (`wezparctl wait`). Only agents whose hooks report to us are tracked from the
+lifecycle alone: without hooks the activity could never leave `starting`, and a field that
+never changes would lie. An agent without hooks in a terminal pane is tracked once the screen
+poller (`runtime.screen`) takes it on, and its activity then comes from the pane's text.
 
 Times are wall-clock seconds: they are shown to people and kept for time tracking.
 """
@@ -52,6 +54,23 @@ class AgentTracker:
             return
         self._expects_prompt[spec.id] = launch.expects_prompt if launch else False
         self._set(spec.id, Activity.start(self.clock.wall()))
+
+    def watch_screen(self, pid: str) -> None:
+        """The screen poller reads this agent's pane: track it, from `starting`."""
+        self._forget(pid)
+        self._set(pid, Activity.start(self.clock.wall()))
+
+    def on_screen(self, pid: str, activity: AgentActivity) -> Activity | None:
+        """What the pane's text says (already debounced); None for an agent not taken on by
+        `watch_screen`, or one whose hooks report to us (they are the better source)."""
+        act = self.activities.get(pid)
+        if act is None or self.tracks(pid):
+            return None
+        new = act.to(activity, self.clock.wall())
+        if new.current != act.current:
+            log.debug("%s: %s -> %s (screen)", pid, act.current, new.current)
+        self._set(pid, new)
+        return new
 
     def process_down(self, pid: str, exit: ExitInfo) -> None:
         act = self.activities.get(pid)

@@ -33,6 +33,7 @@ from wezparallel.runtime.health import HealthRunner
 from wezparallel.runtime.launch import Launcher
 from wezparallel.runtime.persist import Persistence, fingerprint
 from wezparallel.runtime.registry import BackendFactory, BackendRegistry
+from wezparallel.runtime.screen import ScreenPoller
 from wezparallel.runtime.supervisor import Supervisor
 
 if TYPE_CHECKING:
@@ -99,7 +100,9 @@ class Daemon:
                                      self.persistence, self.launcher)
         self.agents = AgentTracker(self.clock, self.launcher.remember_conversation)
         self.health = HealthRunner(self.supervisor, self.clock, activity=self.agents.get)
-        self.supervisor.observers += [self.launcher, self.agents, self.health]
+        self.screen = ScreenPoller(self.supervisor, self.agents, self.clock)
+        # after the tracker: it forgets a hook-less agent that the poller then takes on
+        self.supervisor.observers += [self.launcher, self.agents, self.health, self.screen]
         self.stopped = asyncio.Event()
         self.leave_running = False
         self.metrics: MetricsRunner | None = None
@@ -178,9 +181,11 @@ class Daemon:
         try:
             await self.stopped.wait()
             await self.health.close()  # no probe may restart what the shutdown stops
+            await self.screen.close()
             await self.supervisor.shutdown(leave_running=self.leave_running)
         finally:
             await self.health.close()
+            await self.screen.close()
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
