@@ -291,6 +291,8 @@ def test_screen_activity_in_a_tmux_pane(daemon_factory: Callable[..., DaemonProc
         idle = retry_until(lambda: activity("idle"), 30, 0.2, "idle from the screen")
         assert idle["state"] == "RUNNING" and idle["backend"] == "tmux"
         assert d.ctl("send", "ws:agent", "ask first").returncode == 0
+        out = d.ctl("wait", "ws:agent", "--until", "waiting", "--timeout", "30")
+        assert out.returncode == 0, out.stdout + out.stderr  # `wait` works from the screen too
         waiting = retry_until(lambda: activity("waiting"), 30, 0.2, "waiting from the screen")
         assert waiting["activity_since"] > idle["activity_since"]
     finally:

@@ -57,9 +57,9 @@ async def _wait(d: Daemon, params: dict[str, Any]) -> dict[str, Any]:
     spec = d.supervisor.desired.get(pid)
     if spec is None or spec.claude is None:
         raise RemoteError("invalid_params", f"{pid} is not a claude agent")
-    if not spec.claude.hooks:
-        raise RemoteError("failed", f"{pid} runs without hooks (claude.hooks: false), so its "
-                          "activity is not known")
+    if not spec.claude.hooks and d.agents.get(pid) is None:
+        raise RemoteError("failed", f"{pid} runs without hooks (claude.hooks: false) and not "
+                          "in a pane whose text could be read, so its activity is not known")
     act = await d.agents.wait_for(pid, {AgentActivity(until)}, timeout)
     if act is None:
         now = d.agents.get(pid)
