@@ -19,13 +19,15 @@ import enum
 import os
 import re
 import signal
-import ssl
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING
 
 from wezparallel.spec.model import HealthProbe
+
+if TYPE_CHECKING:  # only https probes need ssl: check_http imports it
+    import ssl
 
 
 class Health(enum.StrEnum):
@@ -131,6 +133,9 @@ async def check_exec(command: tuple[str, ...], timeout: float, *, cwd: str | Non
 
 async def check_http(url: str, timeout: float) -> ProbeResult:
     """A GET on `url` answers 2xx within `timeout` (redirects are not followed)."""
+    import ssl
+    from urllib.parse import urlsplit
+
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return ProbeResult(False, f"not an http(s) URL: {url!r}")

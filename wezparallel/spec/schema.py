@@ -15,13 +15,15 @@ import functools
 import importlib.resources
 import json
 import re
-from typing import Any
-
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError, best_match
+from typing import TYPE_CHECKING, Any
 
 from wezparallel.errors import Problem
 from wezparallel.spec.yamlsource import Document, YamlPath
+
+if TYPE_CHECKING:  # jsonschema costs 60 ms to import (referencing, attrs, rpds): only `check`
+    # needs it, so a command that reads the schema text alone does not pay for it
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
 
 _TYPE_NAMES = {"object": "a mapping", "array": "a list", "string": "a string",
                "integer": "an integer", "number": "a number", "boolean": "true or false",
@@ -45,11 +47,16 @@ def schema() -> dict[str, Any]:
 
 @functools.cache
 def _validator() -> Draft202012Validator:
+    """Built once, on the first check."""
+    from jsonschema import Draft202012Validator
+
     return Draft202012Validator(schema())
 
 
 def check(doc: Document) -> list[Problem]:
     """Every schema problem of `doc`, each reduced to its real cause and located."""
+    from jsonschema.exceptions import best_match
+
     problems: dict[tuple[int, int, str], Problem] = {}
     for error in _validator().iter_errors(doc.data):
         for problem in describe(best_match([error]), doc):

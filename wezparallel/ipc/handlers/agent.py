@@ -10,15 +10,16 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from wezparallel.agents.activity import AgentActivity
 from wezparallel.errors import RemoteError, WezparallelError
 from wezparallel.ipc.handlers import params as p
 from wezparallel.plan.lifecycle import UP_STATES, State
 from wezparallel.runtime.daemon import Daemon
 from wezparallel.runtime.status import resolve_ids
-from wezparallel.spec.model import ProcessSpec
+
+if TYPE_CHECKING:
+    from wezparallel.spec.model import ProcessSpec
 
 WAIT_TARGETS = ("idle", "waiting", "busy")
 DEFAULT_WAIT = 300.0  # seconds
@@ -49,6 +50,8 @@ def handlers(d: Daemon) -> dict[str, Callable[[dict[str, Any]], Awaitable[Any]]]
 
 
 async def _wait(d: Daemon, params: dict[str, Any]) -> dict[str, Any]:
+    from wezparallel.agents.activity import AgentActivity
+
     (pid,) = resolve_ids(d, [p.string(params, "id")])[:1]
     until = p.string(params, "until")
     if until not in WAIT_TARGETS:
