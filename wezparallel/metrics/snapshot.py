@@ -19,7 +19,7 @@ class ProcessSample:
     cpu_percent: float  # percent of one core, summed over the tree (can exceed 100)
     rss: int  # bytes, summed over the tree (shared pages are counted once per process)
     threads: int
-    open_files: int  # file descriptors; a process we may not inspect counts 0
+    open_files: int  # file descriptors, counted at most once a minute; uninspectable: 0
     children: int  # descendants, not counting the root
 
     @classmethod

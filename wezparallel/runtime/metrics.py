@@ -45,11 +45,12 @@ class MetricsRunner:
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
+            # First wait, then sample: a fresh daemon spends its first moments spawning.
+            await asyncio.sleep(self.settings.interval)
             try:
                 self.latest = await loop.run_in_executor(None, self.sample_once)
             except OSError as exc:  # /proc or the disk said no: skip this pass, keep going
                 log.warning("metrics pass failed: %s", exc)
-            await asyncio.sleep(self.settings.interval)
 
     def close(self) -> None:
         self.history.close()
