@@ -126,3 +126,22 @@ class DaemonProcess:
     def daemon_log(self) -> str:
         return self.log.read_text(errors="replace")
 
+
+
+def git(cwd: Path, *args: str) -> str:
+    """Run git in a test repository; failures raise, output is returned stripped."""
+    return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True,
+                          check=True, timeout=60).stdout.strip()
+
+
+def make_repo(root: Path) -> Path:
+    """A real git repository `root/repo` with one commit on `main`."""
+    repo = root / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "config", "user.name", "Test")
+    git(repo, "config", "user.email", "test@example.com")
+    (repo / "README").write_text("hello\n")
+    git(repo, "add", "README")
+    git(repo, "commit", "-q", "-m", "first")
+    return repo

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import git, make_repo
 from wezparallel.agents.git import run_git
 from wezparallel.agents.worktree import (
     ensure_worktree,
@@ -15,22 +16,9 @@ from wezparallel.errors import BackendError, PermanentError
 from wezparallel.spec.model import WorktreeSpec
 
 
-def git(cwd: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True,
-                          check=True, timeout=60).stdout.strip()
-
-
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
-    root = tmp_path / "repo"
-    root.mkdir()
-    git(root, "init", "-q", "-b", "main")
-    git(root, "config", "user.name", "Test")
-    git(root, "config", "user.email", "test@example.com")
-    (root / "README").write_text("hello\n")
-    git(root, "add", "README")
-    git(root, "commit", "-q", "-m", "first")
-    return root
+    return make_repo(tmp_path)
 
 
 def commit(cwd: Path, name: str) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 import threading
 import time
@@ -22,27 +21,10 @@ from typing import Any
 
 import pytest
 
-from tests.support import DaemonProcess, retry_until
+from tests.support import DaemonProcess, git, make_repo, retry_until
 
 STUB = Path(__file__).resolve().parents[1] / "fakes" / "claude_stub.py"
 DaemonFactory = Callable[..., DaemonProcess]
-
-
-def git(cwd: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True,
-                          check=True, timeout=60).stdout.strip()
-
-
-def make_repo(root: Path) -> Path:
-    repo = root / "repo"
-    repo.mkdir()
-    git(repo, "init", "-q", "-b", "main")
-    git(repo, "config", "user.name", "Test")
-    git(repo, "config", "user.email", "test@example.com")
-    (repo / "README").write_text("hello\n")
-    git(repo, "add", "README")
-    git(repo, "commit", "-q", "-m", "first")
-    return repo
 
 
 class StubAgent:

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from tests.support import git, make_repo
 from wezparallel.backends.base import ExitCallback, Handle
 from wezparallel.backends.memory import MemoryBackend
 from wezparallel.clock import FakeClock
@@ -23,22 +23,9 @@ from wezparallel.spec.model import ClaudeSpec, ProcessSpec, WorktreeSpec
 STUB = Path(__file__).resolve().parents[1] / "fakes" / "claude_stub.py"
 
 
-def git(cwd: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True,
-                          check=True, timeout=60).stdout.strip()
-
-
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
-    root = tmp_path / "repo"
-    root.mkdir()
-    git(root, "init", "-q", "-b", "main")
-    git(root, "config", "user.name", "Test")
-    git(root, "config", "user.email", "test@example.com")
-    (root / "README").write_text("hello\n")
-    git(root, "add", "README")
-    git(root, "commit", "-q", "-m", "first")
-    return root
+    return make_repo(tmp_path)
 
 
 @pytest.fixture
