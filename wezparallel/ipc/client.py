@@ -111,9 +111,23 @@ class Client:
         try:
             sock.sendall(frame)
         except OSError as exc:
+            refusal = self._refusal(method)
             self.close()
+            if refusal is not None:
+                raise refusal from None
             raise IpcError(f"lost the connection to the daemon sending {method!r}: {exc}") from None
         return self._last_id
+
+    def _refusal(self, method: str) -> RemoteError | None:
+        """A daemon that refuses us (another uid) sends one error frame and closes, possibly
+        before our request is out: that frame is still readable and says why."""
+        try:
+            self._receive(method, self._last_id)
+        except RemoteError as exc:
+            return exc
+        except (IpcError, OSError):
+            return None
+        return None
 
     def _receive(self, method: str, request_id: int) -> dict[str, Any]:
         frame = self._next_frame(method)
