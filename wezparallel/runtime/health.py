@@ -37,11 +37,11 @@ from wezparallel.health.probes import (
 from wezparallel.plan.lifecycle import ExitInfo
 from wezparallel.runtime.launch import Launch
 from wezparallel.runtime.supervisor import Supervisor
+from wezparallel.runtime.tasks import InstanceTasks
 from wezparallel.spec.model import HealthProbe, ProcessSpec
 
 log = logging.getLogger(__name__)
 
-CLOSE_GRACE = 2.0  # seconds `close` waits for cancelled probe tasks
 
 Check = Callable[[HealthProbe, ProbeInputs], Awaitable[ProbeResult]]
 Sleep = Callable[[float], Awaitable[None]]
@@ -94,7 +94,7 @@ class HealthRunner:
         self._check = check
         self._sleep = sleep
         self._rss = rss
-        self.tasks: dict[str, asyncio.Task[None]] = {}
+        self.tasks = InstanceTasks()
         self.reasons: dict[str, str] = {}  # the last failed check's reason, kept across restarts
 
     def reason(self, pid: str) -> str | None:
@@ -103,36 +103,20 @@ class HealthRunner:
     # --- observer -----------------------------------------------------------------------------
 
     def process_up(self, spec: ProcessSpec, handle: Handle, launch: Launch | None) -> None:
-        self._cancel(spec.id)
+        self.tasks.cancel(spec.id)
         if not spec.health:
             return
         cwd = launch.spec.cwd if launch is not None else spec.cwd
         offset = _size(self._sup.log_path(spec.id))
         inst = _Instance(spec, handle, cwd, self._clock.monotonic(), offset)
-        self.tasks[spec.id] = asyncio.get_running_loop().create_task(
-            self._watch(inst), name=f"health {spec.id}")
+        self.tasks.start(spec.id, self._watch(inst), f"health {spec.id}")
 
     def process_down(self, pid: str, exit: ExitInfo) -> None:
-        self._cancel(pid)
-
-    def _cancel(self, pid: str) -> None:
-        task = self.tasks.pop(pid, None)
-        if task is not None:
-            task.cancel()
+        self.tasks.cancel(pid)
 
     async def close(self) -> None:
-        """Cancel every probe task and give them `CLOSE_GRACE` to end. A task whose
-        cancellation got lost (Python 3.11's `wait_for` can swallow one when its inner
-        future completes at the same moment) ends by itself at its next turn, as it is no
-        longer registered; the shutdown never waits on it."""
-        tasks = list(self.tasks.values())
-        self.tasks.clear()
-        for task in tasks:
-            task.cancel()
-        if tasks:
-            _, pending = await asyncio.wait(tasks, timeout=CLOSE_GRACE)
-            for task in pending:
-                task.cancel()
+        """No probe may outlive the daemon, nor restart what a shutdown is stopping."""
+        await self.tasks.close()
 
     # --- one instance -------------------------------------------------------------------------
 
@@ -148,7 +132,7 @@ class HealthRunner:
     def _registered(self, inst: _Instance) -> bool:
         """Still the task of a live instance; false once cancelled, even if the
         CancelledError itself got lost."""
-        return self.tasks.get(inst.spec.id) is asyncio.current_task()
+        return self.tasks.is_current(inst.spec.id)
 
     async def _check_one(self, inst: _Instance, probes: ProbeSet, index: int) -> ProbeSet:
         probes, verdict = await self._record(inst, probes, index)

@@ -28,6 +28,7 @@ from wezparallel.plan.lifecycle import ExitInfo
 from wezparallel.runtime.agents import AgentTracker
 from wezparallel.runtime.launch import Launch
 from wezparallel.runtime.supervisor import Supervisor
+from wezparallel.runtime.tasks import InstanceTasks
 from wezparallel.spec.model import ProcessSpec
 
 log = logging.getLogger(__name__)
@@ -35,7 +36,6 @@ log = logging.getLogger(__name__)
 INTERVAL = 2.0  # seconds between two captures of an agent's pane
 SETTLE = 3.0  # seconds the text must stay idle-looking before `idle` is reported
 LINES = 40  # lines captured: the bottom of the screen is where the prompt box and spinner are
-CLOSE_GRACE = 2.0  # seconds `close` waits for cancelled tasks
 
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -68,35 +68,24 @@ class ScreenPoller:
         self.settle = settle
         self.lines = lines
         self._sleep = sleep
-        self.tasks: dict[str, asyncio.Task[None]] = {}
+        self.tasks = InstanceTasks()
 
     # --- observer -----------------------------------------------------------------------------
 
     def process_up(self, spec: ProcessSpec, handle: Handle, launch: Launch | None) -> None:
-        self._cancel(spec.id)
+        self.tasks.cancel(spec.id)
         backend = self._sup.backend_of(spec.id)
         if not screen_only(spec, launch) or handle.pane is None \
                 or not isinstance(backend, PaneText):
             return
         self._tracker.watch_screen(spec.id)
-        self.tasks[spec.id] = asyncio.get_running_loop().create_task(
-            self._watch(spec.id, backend, handle), name=f"screen {spec.id}")
+        self.tasks.start(spec.id, self._watch(spec.id, backend, handle), f"screen {spec.id}")
 
     def process_down(self, pid: str, exit: ExitInfo) -> None:
-        self._cancel(pid)
-
-    def _cancel(self, pid: str) -> None:
-        task = self.tasks.pop(pid, None)
-        if task is not None:
-            task.cancel()
+        self.tasks.cancel(pid)
 
     async def close(self) -> None:
-        tasks = list(self.tasks.values())
-        self.tasks.clear()
-        for task in tasks:
-            task.cancel()
-        if tasks:
-            await asyncio.wait(tasks, timeout=CLOSE_GRACE)
+        await self.tasks.close()
 
     # --- one instance -------------------------------------------------------------------------
 
@@ -104,7 +93,7 @@ class ScreenPoller:
         watch = ScreenWatch(settle=self.settle)
         while True:
             await self._sleep(self.interval)
-            if self.tasks.get(pid) is not asyncio.current_task():
+            if not self.tasks.is_current(pid):
                 return  # cancelled, even if the CancelledError itself got lost
             try:
                 text = backend.capture(handle, self.lines)
