@@ -39,11 +39,21 @@ print("allocated", flush=True)
 sys.stdin.readline()
 """
 
-# three grandchildren, one of them one level deeper, then reports and waits
+# three children and a grandchild, all Python, each reporting "up" only once it is running its
+# own code: "ready" then means nobody in the tree is still between fork and exec or loading
+# libraries, moments when a process briefly holds extra file descriptors
 TREE = """
 import subprocess, sys
-kids = [subprocess.Popen(["sleep", "1000"]) for _ in range(2)]
-kids.append(subprocess.Popen(["sh", "-c", "sleep 1000; true"]))
+LEAF = "import signal; print('up', flush=True); signal.pause()"
+MIDDLE = (
+    "import signal, subprocess, sys; "
+    f"leaf = subprocess.Popen([sys.executable, '-c', {LEAF!r}], stdout=subprocess.PIPE); "
+    "leaf.stdout.readline(); print('up', flush=True); signal.pause()"
+)
+kids = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE)
+        for code in (LEAF, LEAF, MIDDLE)]
+for kid in kids:
+    kid.stdout.readline()
 print("ready", flush=True)
 sys.stdin.readline()
 """
@@ -103,7 +113,7 @@ def test_whole_tree_is_counted(children: Children) -> None:
     proc = children.start(TREE)
     assert proc.stdout is not None
     assert proc.stdout.readline().strip() == "ready"
-    # two sleeps, a shell, and the shell's own sleep (it cannot exec it: `; true` follows)
+    # two leaves, a middle process and the middle's own leaf
     tree = retry_until(lambda: _descendants(proc.pid, 4), timeout=20, what="4 descendants")
     snap = Sampler().sample({"ws:tree": target(proc)}, now=1.0)
     sample = snap.process("ws:tree")
@@ -246,6 +256,7 @@ ALLOCATING_CHILD = f"{shlex.quote(sys.executable)} -c {shlex.quote(ALLOCATE)}; t
 OPENER = """
 import sys
 files = []
+print("ready", flush=True)
 for line in sys.stdin:
     files += [open("/dev/null") for _ in range(10)]
     print("opened", flush=True)
@@ -324,6 +335,8 @@ def test_open_files_are_counted_again_only_after_the_refresh_time(children: Chil
     clock = FakeClock()
     sampler = Sampler(clock, fd_refresh=60.0)
     targets = {"ws:o": target(proc)}
+    # before Python runs, the child still holds Popen's exec-error pipe: count a settled process
+    assert proc.stdout.readline().strip() == "ready"
 
     def open_files() -> int:
         sample = sampler.sample(targets, now=clock.wall()).process("ws:o")
@@ -345,18 +358,26 @@ def test_open_files_are_counted_again_only_after_the_refresh_time(children: Chil
 
 
 def test_a_process_new_to_the_tree_has_its_files_counted_at_once(children: Children) -> None:
-    proc = children.start(TREE)
-    assert proc.stdout is not None
+    # the tree's root first runs alone, then grows the tree when told to
+    proc = children.start('import sys; print("started", flush=True); sys.stdin.readline()' + TREE)
+    assert proc.stdin is not None and proc.stdout is not None
     clock = FakeClock()
     sampler = Sampler(clock)
     targets = {"ws:tree": target(proc)}
-    sampler.sample(targets, now=0.0)  # perhaps before all the children exist
+    assert proc.stdout.readline().strip() == "started"
+    alone = sampler.sample(targets, now=0.0).process("ws:tree")
+    assert alone is not None and alone.children == 0
+    assert alone.open_files == num_fds(proc.pid)
+    proc.stdin.write("grow\n")
+    proc.stdin.flush()
     assert proc.stdout.readline().strip() == "ready"
     tree = retry_until(lambda: _descendants(proc.pid, 4), timeout=20, what="4 descendants")
+    assert num_fds(proc.pid) > alone.open_files  # the root now holds pipes to its children
     clock.advance(5.0)
     sample = sampler.sample(targets, now=5.0).process("ws:tree")
     assert sample is not None
-    assert sample.open_files == sum(p.num_fds() for p in [psutil.Process(proc.pid), *tree])
+    # the root keeps its count until the refresh; the newcomers are counted now, not left at 0
+    assert sample.open_files == alone.open_files + sum(p.num_fds() for p in tree)
 
 
 def test_fallback_is_chosen_without_children_files(tmp_path: Path) -> None:
