@@ -63,6 +63,41 @@ describe('events.register', function()
     assert.equal(1, #fake.calls)
   end)
 
+  it('toasts a new notice and a newly waiting agent once, in the window that refreshed',
+    function()
+      fake:emit('update-status', window, fake:pane(1))
+      assert.same({}, window.toasts)
+      local fleet = {}
+      for i, p in ipairs(h.samples.FLEET) do
+        fleet[i] = p
+      end
+      fleet[3] = { id = 'api:review', state = 'RUNNING', activity = 'waiting' }
+      h.daemon(fake, fleet, nil, { { at = 1718000100.5, process = 'api:web',
+        message = 'http: GET http://127.0.0.1:3000/health: HTTP 503' } })
+      clock.t = clock.t + 2
+      local other = Fake.window('ui')
+      fake:emit('update-status', window, fake:pane(1))
+      fake:emit('update-status', other, fake:pane(1))
+      assert.same({
+        { title = 'wezparallel',
+          message = 'api:web: http: GET http://127.0.0.1:3000/health: HTTP 503' },
+        { title = 'wezparallel', message = 'api:review is waiting for you' },
+      }, window.toasts)
+      assert.same({}, other.toasts)
+    end)
+
+  it('shows no toasts when toasts = false', function()
+    local quiet_fake = h.daemon(Fake.new(), h.samples.FLEET)
+    local quiet_clock = h.clock()
+    events.register(h.context(quiet_fake, { now = quiet_clock.now, toasts = false }))
+    quiet_fake:emit('update-status', window, quiet_fake:pane(1))
+    h.daemon(quiet_fake, h.samples.FLEET, nil, { { at = 5, process = 'api:web', message = 'x' } })
+    quiet_clock.t = quiet_clock.t + 2
+    quiet_fake:emit('update-status', window, quiet_fake:pane(1))
+    assert.same({}, window.toasts)
+    assert.equal(2, #quiet_fake.calls)
+  end)
+
   it('registers no gui-startup handler unless start_daemon is set', function()
     assert.is_nil(fake.handlers['gui-startup'])
   end)

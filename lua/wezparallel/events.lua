@@ -5,6 +5,7 @@
 -- second. Failures are logged once per distinct message instead.
 
 local status = require 'wezparallel.status'
+local toasts = require 'wezparallel.toasts'
 
 local M = {}
 
@@ -25,9 +26,22 @@ function M.status_text(ctx, pane)
   return status.render(ctx.wezterm, result, focused or nil, ctx.opts.colors)
 end
 
+--- Toasts what changed since the last look (see toasts.lua); the state is per context, so
+--- with several windows each message shows once, in the window that refreshed first.
+function M.toast_news(ctx, window)
+  local messages
+  messages, ctx.toasts = toasts.news(ctx.toasts or toasts.initial(), ctx.client:status())
+  for _, message in ipairs(messages) do
+    window:toast_notification('wezparallel', message, nil, ctx.opts.toast_milliseconds)
+  end
+end
+
 local function refresh(ctx, window, pane, log)
   local ok, err = pcall(function()
     window:set_right_status(M.status_text(ctx, pane))
+    if ctx.opts.toasts then
+      M.toast_news(ctx, window)
+    end
   end)
   if not ok then
     log(tostring(err))

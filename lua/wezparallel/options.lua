@@ -18,6 +18,11 @@ M.defaults = {
   min_interval = 1,
   -- Install the `update-status` handler that sets the right status.
   status = true,
+  -- Toast the daemon's notices (health probes with `action: notify`) and agents that start
+  -- waiting for the user; needs `status`, whose refresh looks for them.
+  toasts = true,
+  -- How long a toast stays, in milliseconds.
+  toast_milliseconds = 8000,
   -- Prefix of the user variables the pane wrapper sets (wezparallel_id, wezparallel_state, ...).
   user_var_prefix = 'wezparallel',
   -- Leader installed only when the config has none; false leaves `config.leader` alone.

@@ -240,3 +240,32 @@ def test_http_probe_and_depends_on_healthy(daemon_factory: DaemonFactory,
     target.status = 503
     retry_until(lambda: d.process("ws:api")["health"] == "unhealthy", 15, 0.05, "unhealthy")
     assert d.process("ws:web")["state"] == "RUNNING"  # a dependency going bad stops nothing
+
+
+def test_notify_action_reaches_status_once_per_incident(daemon_factory: DaemonFactory,
+                                                        target: Target) -> None:
+    conf = ("workspace: ws\nprocesses:\n"
+            "  api:\n    command: sleep 600\n    start_secs: 0\n"
+            f"    health: [{{kind: http, url: '{target.url}', interval: 100ms, retries: 1,"
+            " action: notify}]\n"
+            "  other:\n    command: sleep 600\n    start_secs: 0\n")
+    d = daemon_factory({"ws.yaml": conf})
+    d.start()
+    notices = retry_until(lambda: d.status()["notices"] or None, 15, 0.05, "a notice")
+    assert [(n["process"], n["message"]) for n in notices] == [
+        ("ws:api", f"http: GET {target.url}: HTTP 503")]
+    api = d.process("ws:api")
+    assert api["state"] == "RUNNING" and api["restarts"] == 0
+    text = d.ctl("status").stdout
+    assert f"ws:api: http: GET {target.url}: HTTP 503" in text
+    assert text.splitlines()[-1].startswith("notice ")
+    # a status filtered to another process leaves the api's notice out
+    other = json.loads(d.ctl("status", "ws:other", "--json").stdout)
+    assert other["notices"] == []
+    # the status calls above took several 100 ms intervals of failing checks: one incident,
+    # told once
+    target.status = 200
+    retry_until(lambda: d.process("ws:api")["health"] == "healthy", 15, 0.05, "healthy")
+    assert len(d.status()["notices"]) == 1
+    target.status = 503
+    retry_until(lambda: len(d.status()["notices"]) == 2 or None, 15, 0.05, "a second notice")

@@ -17,6 +17,7 @@ from wezparallel.clock import FakeClock
 from wezparallel.health.probes import ProbeInputs, ProbeResult
 from wezparallel.plan.lifecycle import ExitInfo, ProcessStatus, State
 from wezparallel.runtime.health import HealthRunner, ProbeSet
+from wezparallel.runtime.notices import Notice, Notices
 from wezparallel.runtime.supervisor import Supervisor
 from wezparallel.spec.model import Dependency, DependencyCondition, HealthProbe, ProcessSpec
 
@@ -42,7 +43,9 @@ class Harness:
         self.checks: list[tuple[str, float]] = []  # (url, when)
         self.backend: MemoryBackend | None = None
         self.sup = Supervisor(self._backend, self.clock, tmp)
-        self.runner = HealthRunner(self.sup, self.clock, check=self._check, sleep=self.sleep)
+        self.notices = Notices(self.clock)
+        self.runner = HealthRunner(self.sup, self.clock, check=self._check, sleep=self.sleep,
+                                   notify=self.notices.add)
         self.sup.observers.append(self.runner)
 
     def _backend(self, _spec: ProcessSpec) -> MemoryBackend:
@@ -146,6 +149,41 @@ def test_restart_action_is_paced_by_the_interval_and_rechecks_first(tmp_path: Pa
         assert len(h.backend.spawned) == 2
         await h.advance(0.1)
         assert len(h.backend.spawned) == 3
+
+    run(scenario)
+
+
+def test_notify_action_tells_once_per_incident_and_leaves_the_process_alone(
+        tmp_path: Path) -> None:
+    async def scenario() -> None:
+        h = Harness(tmp_path)
+        h.sup.set_desired({"w:api": spec("api", probe("u", action="notify"))})
+        await h.advance(0)
+        pid = h.st("w:api").pid
+        epoch = h.clock.wall() - h.clock.now  # notices carry wall-clock time
+        h.ok["u"] = False
+        await h.advance(10)  # two failures of retries=2: unhealthy at 1010
+        assert h.notices.recent() == (Notice(epoch + 1010.0, "w:api", "http: GET u: HTTP 503"),)
+        await h.advance(30)  # still failing: the same incident, no new notice
+        assert len(h.notices.recent()) == 1
+        st = h.st("w:api")
+        assert st.state == State.RUNNING and st.pid == pid and st.health == "unhealthy"
+        h.ok["u"] = True
+        await h.advance(5)
+        h.ok["u"] = False
+        await h.advance(10)  # a new incident: told again
+        assert [n.at - epoch for n in h.notices.recent()] == [1010.0, 1055.0]
+
+    run(scenario)
+
+
+def test_mark_action_marks_without_a_notice(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        h = Harness(tmp_path)
+        h.ok["u"] = False
+        h.sup.set_desired({"w:api": spec("api", probe("u", action="mark"))})
+        await h.advance(10)
+        assert h.st("w:api").health == "unhealthy" and h.notices.recent() == ()
 
     run(scenario)
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
+
+NOTICES_SHOWN = 5  # the table is for a glance; `status --json` has them all
 
 
 def duration(seconds: float | None) -> str:
@@ -41,7 +44,14 @@ def status_table(status: dict[str, Any]) -> list[str]:
     lines = [line.rstrip() for line in lines]
     for err in status["config"]["errors"]:
         lines.append(f"config: {err['file']}:{err['line']}:{err['column']}: {err['message']}")
+    for notice in status.get("notices", [])[-NOTICES_SHOWN:]:
+        lines.append(f"notice {clock_time(notice['at'])} {notice['process']}: {notice['message']}")
     return lines
+
+
+def clock_time(wall: float) -> str:
+    """Local time of day: notices are about today; the date is in `status --json`."""
+    return time.strftime("%H:%M:%S", time.localtime(wall))
 
 
 def _cpu(value: float | None) -> str:

@@ -31,6 +31,7 @@ from wezparallel.runtime.agents import AgentTracker
 from wezparallel.runtime.config import ConfigSnapshot
 from wezparallel.runtime.health import HealthRunner
 from wezparallel.runtime.launch import Launcher
+from wezparallel.runtime.notices import Notices
 from wezparallel.runtime.persist import Persistence, fingerprint
 from wezparallel.runtime.registry import BackendFactory, BackendRegistry
 from wezparallel.runtime.screen import ScreenPoller
@@ -99,7 +100,9 @@ class Daemon:
         self.supervisor = Supervisor(self.registry.for_spec, self.clock, self.paths.state_dir,
                                      self.persistence, self.launcher)
         self.agents = AgentTracker(self.clock, self.launcher.remember_conversation)
-        self.health = HealthRunner(self.supervisor, self.clock, activity=self.agents.get)
+        self.notices = Notices(self.clock)
+        self.health = HealthRunner(self.supervisor, self.clock, activity=self.agents.get,
+                                   notify=self.notices.add)
         self.screen = ScreenPoller(self.supervisor, self.agents, self.clock)
         # after the tracker: it forgets a hook-less agent that the poller then takes on
         self.supervisor.observers += [self.launcher, self.agents, self.health, self.screen]

@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 
 Check = Callable[[HealthProbe, ProbeInputs], Awaitable[ProbeResult]]
 Sleep = Callable[[float], Awaitable[None]]
+Notify = Callable[[str, str], object]  # (process id, message): see runtime/notices.py
 
 
 @dataclass(frozen=True)
@@ -87,13 +88,15 @@ class HealthRunner:
     def __init__(self, supervisor: Supervisor, clock: Clock, *,
                  activity: Callable[[str], Activity | None] = lambda _pid: None,
                  check: Check = run_check, sleep: Sleep = asyncio.sleep,
-                 rss: Callable[[int], int | None] = tree_rss) -> None:
+                 rss: Callable[[int], int | None] = tree_rss,
+                 notify: Notify | None = None) -> None:
         self._sup = supervisor
         self._clock = clock
         self._activity = activity
         self._check = check
         self._sleep = sleep
         self._rss = rss
+        self._notify = notify
         self.tasks = InstanceTasks()
         self.reasons: dict[str, str] = {}  # the last failed check's reason, kept across restarts
 
@@ -138,8 +141,11 @@ class HealthRunner:
         probes, verdict = await self._record(inst, probes, index)
         if verdict.action == "restart":
             return await self._restart(inst, probes, index)
-        if verdict.action is not None:
-            log.warning("%s: unhealthy (%s)", inst.spec.id, self.reasons.get(inst.spec.id))
+        reason = self.reasons.get(inst.spec.id)
+        if verdict.action == "notify" and self._notify is not None:
+            self._notify(inst.spec.id, reason or f"{inst.spec.id} is unhealthy")
+        elif verdict.action is not None:
+            log.warning("%s: unhealthy (%s)", inst.spec.id, reason)
         return probes
 
     async def _record(self, inst: _Instance, probes: ProbeSet,

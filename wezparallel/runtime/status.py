@@ -24,10 +24,12 @@ def status_object(daemon: Daemon, patterns: list[str] | None = None) -> dict[str
         processes.append(process_object(st, mono, wall) | _cost(daemon, pid)
                          | agent_fields(daemon, pid)
                          | {"autostart_off": never_started and not st.wanted})
+    shown = set(ids)
     return {
         "processes": processes,
         "config": {"errors": [p.to_json() for p in daemon.config.problems],
                    "loaded_at": daemon.config.loaded_at},
+        "notices": [n.to_json() for n in daemon.notices.recent() if n.process in shown],
     }
 
 

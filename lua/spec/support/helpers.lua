@@ -16,7 +16,7 @@ end
 
 --- Scripts `fake` as a daemon with `processes`: status --json answers with them (exit 1 when
 --- one is FATAL, as wezparctl does), every other verb succeeds. Returns the fake.
-function M.daemon(fake, processes, errors)
+function M.daemon(fake, processes, errors, notices)
   fake:respond(function(argv)
     for i, word in ipairs(argv) do
       if word == 'status' and argv[i + 1] == '--json' then
@@ -24,7 +24,7 @@ function M.daemon(fake, processes, errors)
         for _, p in ipairs(processes) do
           fatal = fatal or p.state == 'FATAL'
         end
-        return not fatal, samples.status_json(processes, errors), ''
+        return not fatal, samples.status_json(processes, errors, notices), ''
       end
     end
     return true, '', ''

@@ -41,9 +41,10 @@ local function encode_process(p)
   }, '\n')
 end
 
---- JSON text for a list of process field tables ({id=, state=, backend=, pane=, activity=})
---- and an optional list of config error messages.
-function M.status_json(processes, errors)
+--- JSON text for a list of process field tables ({id=, state=, backend=, pane=, activity=}),
+--- an optional list of config error messages and an optional list of notices ({at=, process=,
+--- message=}).
+function M.status_json(processes, errors, notices)
   local encoded = {}
   for i, fields in ipairs(processes) do
     encoded[i] = encode_process(process(fields))
@@ -53,8 +54,14 @@ function M.status_json(processes, errors)
     errs[i] = string.format('{"column": 3, "file": "conf.d/a.yaml", "line": %d, "message": "%s"}',
       i, message)
   end
+  local told = {}
+  for i, n in ipairs(notices or {}) do
+    told[i] = string.format('{"at": %s, "message": "%s", "process": "%s"}', n.at, n.message,
+      n.process)
+  end
   return '{\n  "config": {\n    "errors": [' .. table.concat(errs, ', ') ..
-    '],\n    "loaded_at": 1718000000.5\n  },\n  "processes": [\n' ..
+    '],\n    "loaded_at": 1718000000.5\n  },\n  "notices": [' .. table.concat(told, ', ') ..
+    '],\n  "processes": [\n' ..
     table.concat(encoded, ',\n') .. '\n  ]\n}\n'
 end
 
