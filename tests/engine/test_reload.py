@@ -227,3 +227,29 @@ def test_shutdown_leave_running_then_adopt(daemon_factory):
     d.start()
     after = _running(d, ["web:api", "web:cron"])
     assert after["web:api"]["pid"] == before["web:api"]
+
+
+def test_saving_an_env_file_outside_the_conf_dir_restarts_its_workspace(daemon_factory):
+    greeter = ("workspace: web\nenv_file: ../shared/app.env\nprocesses:\n"
+               "  api:\n    command: [sh, -c, 'echo \"greeting=$GREETING\"; exec sleep 600']\n"
+               "    start_secs: 0\n")
+    other = "workspace: other\nprocesses:\n  cron: {command: sleep 605, start_secs: 0}\n"
+    d = daemon_factory({"web.yaml": greeter, "other.yaml": other})
+    shared = d.root / "shared"
+    shared.mkdir()
+    (shared / "app.env").write_text("GREETING=hello\n")
+    d.start()
+    before = {k: v["pid"] for k, v in _running(d, ["web:api", "other:cron"]).items()}
+    retry_until(lambda: "greeting=hello" in d.ctl("logs", "web:api").stdout, 10, 0.02, "hello")
+    (shared / "notes.txt").write_text("not an env file\n")
+    _save_atomically(shared / "app.env", "GREETING=bonjour\n")
+
+    def api_replaced():
+        p = d.process("web:api")
+        return p if p["state"] == "RUNNING" and p["pid"] != before["web:api"] else None
+
+    retry_until(api_replaced, 10, 0.02, "api restarted by the env file")
+    retry_until(lambda: "greeting=bonjour" in d.ctl("logs", "web:api").stdout, 10, 0.02,
+                "bonjour")
+    assert d.process("other:cron")["pid"] == before["other:cron"]
+    assert "restart web:api (config-changed: env)" in d.daemon_log()

@@ -121,6 +121,20 @@ def test_env_precedence_workspace_then_env_file_then_process(tmp_path):
     assert proc.env == (("A", "file"), ("B", "proc"), ("C", "dflt"))
 
 
+def test_the_env_files_named_are_reported_absolute_even_a_missing_one(tmp_path, monkeypatch):
+    conf = tmp_path / "conf.d"
+    conf.mkdir()
+    write(tmp_path, ".env", "A=1\n")
+    write(conf, "w.yaml", "workspace: w\nenv_file: [../.env, ../missing.env]\n"
+          "processes:\n  p: {command: x}\n")
+    write(conf, "v.yaml", "workspace: v\nenv_file: ${DIR}/v.env\nprocesses:\n  p: {command: x}\n")
+    monkeypatch.chdir(tmp_path)  # the conf dir given relative, as `--conf-dir conf.d` is
+    result = load_conf_dir(Path("conf.d"), {"DIR": "/etc/wp"})
+    assert result.env_files == {str(tmp_path / ".env"), str(tmp_path / "missing.env"),
+                                "/etc/wp/v.env"}
+    assert {p.file for p in result.problems} == {"conf.d/v.yaml", "conf.d/w.yaml"}
+
+
 def test_problem_in_overlay_invalidates_base_and_is_located_in_overlay(tmp_path):
     write(tmp_path, "t.yaml", "workspace: t\nprocesses:\n  a: {command: x}\n")
     write(tmp_path, "t.local.yaml", "processes:\n  a: {restart: sometimes}\n")

@@ -38,7 +38,8 @@ async def serve(paths: Paths, backend: str | None, watch: bool = True,
         ensure_private_dir(paths.state_dir)
         daemon.apply_config(daemon.read_config())
         daemon.restore()
-        watcher = ConfWatcher(paths.conf_dir, daemon.reload_quietly)
+        watcher = ConfWatcher(paths.conf_dir, daemon.reload_quietly,
+                              env_files=lambda: daemon.config.env_files)
         if watch:
             watcher.start()
         loop = asyncio.get_running_loop()

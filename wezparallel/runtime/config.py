@@ -22,6 +22,7 @@ class ConfigSnapshot:
     workspaces: Mapping[str, WorkspaceSpec] = field(default_factory=dict)  # by file
     problems: tuple[Problem, ...] = ()
     loaded_at: float | None = None  # wall clock
+    env_files: frozenset[str] = frozenset()  # absolute; the watcher follows those elsewhere
 
     def processes(self) -> dict[str, ProcessSpec]:
         return {p.id: p for ws in self.workspaces.values() for p in ws.processes}
@@ -39,7 +40,7 @@ def load(conf_dir: Path, environ: Mapping[str, str], previous: ConfigSnapshot,
         if good is not None and path not in workspaces and _still_exists(path):
             workspaces[path] = good
     _drop_duplicate_names(workspaces, previous)
-    return ConfigSnapshot(workspaces, result.problems, wall_now)
+    return ConfigSnapshot(workspaces, result.problems, wall_now, result.env_files)
 
 
 def _still_exists(path: str) -> bool:

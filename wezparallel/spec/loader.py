@@ -37,6 +37,7 @@ class LoadResult:
     workspaces: dict[str, WorkspaceSpec]  # file path (as given) -> spec; fully valid files only
     problems: tuple[Problem, ...]  # every problem of every file, located
     invalid_files: frozenset[str]  # files that had problems
+    env_files: frozenset[str] = frozenset()  # absolute paths of the env files the files name
 
     @property
     def ok(self) -> bool:
@@ -58,6 +59,7 @@ class _Unit:
     spec: WorkspaceSpec | None = None
     problems: list[Problem] = field(default_factory=list)
     dep_refs: DepRefs = field(default_factory=dict)
+    env_files: list[str] = field(default_factory=list)
 
 
 def load_conf_dir(conf_dir: Path, environ: Mapping[str, str]) -> LoadResult:
@@ -88,7 +90,8 @@ def load_paths(paths: Sequence[Path], environ: Mapping[str, str]) -> LoadResult:
                 invalid.add(unit.overlay[0])
     workspaces = {u.file: u.spec for u in units if u.spec is not None and not u.problems}
     problems.sort(key=lambda p: (p.file, p.line, p.column))
-    return LoadResult(workspaces, tuple(problems), frozenset(invalid))
+    env_files = frozenset(f for u in units for f in u.env_files)
+    return LoadResult(workspaces, tuple(problems), frozenset(invalid), env_files)
 
 
 def _units(paths: Sequence[Path], stray: list[Problem]) -> list[_Unit]:
@@ -167,7 +170,7 @@ def _load_unit(unit: _Unit, environ: Mapping[str, str]) -> None:
         return
     resolved = resolve_workspace(doc, environ)
     unit.problems.extend(resolved.problems)
-    unit.spec, unit.dep_refs = resolved.spec, resolved.dep_refs
+    unit.spec, unit.dep_refs, unit.env_files = resolved.spec, resolved.dep_refs, resolved.env_files
 
 
 def _read(unit: _Unit) -> Document | None:

@@ -47,6 +47,7 @@ class Resolved:
     spec: WorkspaceSpec | None
     problems: list[Problem] = field(default_factory=list)
     dep_refs: DepRefs = field(default_factory=dict)
+    env_files: list[str] = field(default_factory=list)  # absolute, read or not
 
 
 class _Invalid(Exception):
@@ -61,6 +62,7 @@ class _File:
     doc: Document
     environ: Mapping[str, str]
     problems: list[Problem] = field(default_factory=list)
+    env_files: list[str] = field(default_factory=list)
 
     def fail(self, path: YamlPath, message: str, key: bool = False) -> _Invalid:
         ref = self.doc.where(path, key=key)
@@ -82,7 +84,7 @@ def resolve_workspace(doc: Document, environ: Mapping[str, str]) -> Resolved:
         base_env = _workspace_env(ctx, data)
         cwd = _directory(ctx, data.get("cwd"), ("cwd",), os.path.dirname(doc.file) or ".")
     except _Invalid as exc:
-        return Resolved(None, [exc.problem])
+        return Resolved(None, [exc.problem], env_files=ctx.env_files)
     name = str(data["workspace"])
     backend = BackendName(data.get("backend", "auto"))
     layout = Layout(data.get("layout", "tiled"))
@@ -97,10 +99,10 @@ def resolve_workspace(doc: Document, environ: Mapping[str, str]) -> Resolved:
             ctx.problems.append(exc.problem)
     _check_local_dependencies(ctx, name, list(data.get("processes") or {}), dep_refs)
     if ctx.problems:  # a problem in `defaults:` is found once per process: report it once
-        return Resolved(None, list(dict.fromkeys(ctx.problems)), dep_refs)
+        return Resolved(None, list(dict.fromkeys(ctx.problems)), dep_refs, ctx.env_files)
     spec = WorkspaceSpec(name=name, file=doc.file, cwd=cwd, backend=backend, layout=layout,
                          processes=tuple(processes), description=str(data.get("description", "")))
-    return Resolved(spec, [], dep_refs)
+    return Resolved(spec, [], dep_refs, ctx.env_files)
 
 
 def _workspace_env(ctx: _File, data: dict[str, Any]) -> dict[str, str]:
@@ -116,6 +118,7 @@ def _workspace_env(ctx: _File, data: dict[str, Any]) -> dict[str, str]:
 def _read_env_file(ctx: _File, entry: str, path: YamlPath) -> dict[str, str]:
     relative = os.path.expanduser(ctx.expand(entry, path))
     target = os.path.join(os.path.dirname(ctx.doc.file), relative)
+    ctx.env_files.append(os.path.abspath(target))  # a missing one too: creating it is a change
     try:
         text = read_limited(Path(target), target).decode("utf-8")
         pairs = parse_env_file(text, ctx.environ)
