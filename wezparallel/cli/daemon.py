@@ -28,7 +28,6 @@ async def serve(paths: Paths, backend: str | None, watch: bool = True,
     from wezparallel.ipc.server import IpcServer
     from wezparallel.metrics.settings import MetricsSettings
     from wezparallel.runtime.daemon import Daemon, DaemonSettings
-    from wezparallel.runtime.watcher import ConfWatcher
 
     metrics = MetricsSettings(interval=metrics_interval) if metrics_interval > 0 else None
     daemon = Daemon(DaemonSettings(paths, backend=backend, metrics=metrics))
@@ -38,9 +37,12 @@ async def serve(paths: Paths, backend: str | None, watch: bool = True,
         ensure_private_dir(paths.state_dir)
         daemon.apply_config(daemon.read_config())
         daemon.restore()
-        watcher = ConfWatcher(paths.conf_dir, daemon.reload_quietly,
-                              env_files=lambda: daemon.config.env_files)
-        if watch:
+        watcher = None
+        if watch:  # watchdog and its observer thread cost memory: only when asked for
+            from wezparallel.runtime.watcher import ConfWatcher
+
+            watcher = ConfWatcher(paths.conf_dir, daemon.reload_quietly,
+                                  env_files=lambda: daemon.config.env_files)
             watcher.start()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
@@ -50,7 +52,8 @@ async def serve(paths: Paths, backend: str | None, watch: bool = True,
         try:
             await daemon.run()
         finally:
-            watcher.stop()
+            if watcher is not None:
+                watcher.stop()
     finally:
         await server.close()
     log.info("wezparallel stopped")

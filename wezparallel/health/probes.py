@@ -22,12 +22,9 @@ import signal
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from wezparallel import tls
 from wezparallel.spec.model import HealthProbe
-
-if TYPE_CHECKING:  # only https probes need ssl: check_http imports it
-    import ssl
 
 
 class Health(enum.StrEnum):
@@ -133,7 +130,6 @@ async def check_exec(command: tuple[str, ...], timeout: float, *, cwd: str | Non
 
 async def check_http(url: str, timeout: float) -> ProbeResult:
     """A GET on `url` answers 2xx within `timeout` (redirects are not followed)."""
-    import ssl
     from urllib.parse import urlsplit
 
     parts = urlsplit(url)
@@ -141,10 +137,14 @@ async def check_http(url: str, timeout: float) -> ProbeResult:
         return ProbeResult(False, f"not an http(s) URL: {url!r}")
     port = parts.port or (443 if parts.scheme == "https" else 80)
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    ctx = ssl.create_default_context() if parts.scheme == "https" else None
+    request = (f"GET {target} HTTP/1.1\r\nHost: {parts.netloc}\r\nConnection: close\r\n"
+               "User-Agent: wezparallel-health\r\n\r\n").encode()
+    if parts.scheme == "https":
+        call = asyncio.to_thread(_https_status, parts.hostname, port, request, timeout)
+    else:
+        call = _http_status(parts.hostname, port, request)
     try:
-        status = await asyncio.wait_for(
-            _http_status(parts.hostname, port, ctx, target, parts.netloc), timeout)
+        status = await asyncio.wait_for(call, timeout)
     except TimeoutError:
         return ProbeResult(False, f"GET {url}: no answer within {timeout:g}s")
     except OSError as exc:
@@ -156,25 +156,44 @@ async def check_http(url: str, timeout: float) -> ProbeResult:
     return ProbeResult(False, f"GET {url}: HTTP {status}")
 
 
-async def _http_status(host: str, port: int, ctx: ssl.SSLContext | None, target: str,
-                       netloc: str) -> int:
-    reader, writer = await asyncio.open_connection(host, port, ssl=ctx)
+async def _http_status(host: str, port: int, request: bytes) -> int:
+    reader, writer = await asyncio.open_connection(host, port)
     try:
-        writer.write(f"GET {target} HTTP/1.1\r\nHost: {netloc}\r\nConnection: close\r\n"
-                     "User-Agent: wezparallel-health\r\n\r\n".encode())
+        writer.write(request)
         await writer.drain()
-        line = (await reader.readline()).decode("latin-1").split()
-        if len(line) < 2 or not line[0].startswith("HTTP/") or not line[1].isdigit():
-            raise ValueError(f"not an HTTP answer: {' '.join(line)[:80]!r}")
-        return int(line[1])
+        return _status(await reader.readline())
     finally:
         writer.close()
         with contextlib.suppress(OSError):
             await writer.wait_closed()
 
 
+def _https_status(host: str, port: int, request: bytes, timeout: float) -> int:
+    """Blocking, for a worker thread: asyncio's own TLS would need `ssl` loaded before
+    asyncio, which the daemon avoids (see wezparallel/tls.py)."""
+    import socket
+
+    context = tls.load().create_default_context()
+    with socket.create_connection((host, port), timeout=timeout) as raw, \
+            context.wrap_socket(raw, server_hostname=host) as conn:
+        conn.sendall(request)
+        with conn.makefile("rb") as answer:
+            return _status(answer.readline(65536))
+
+
+def _status(line: bytes) -> int:
+    """The status code of an HTTP status line."""
+    words = line.decode("latin-1").split()
+    if len(words) < 2 or not words[0].startswith("HTTP/") or not words[1].isdigit():
+        raise ValueError(f"not an HTTP answer: {' '.join(words)[:80]!r}")
+    return int(words[1])
+
+
 def _os_reason(exc: OSError) -> str:
-    """"Connection refused" rather than asyncio's "Connect call failed ('127.0.0.1', 80)"."""
+    """"Connection refused" rather than asyncio's "Connect call failed ('127.0.0.1', 80)";
+    a TLS error says what went wrong in its own words (its errno is OpenSSL's, not the OS's)."""
+    if type(exc).__module__ == "ssl":
+        return str(exc)
     return os.strerror(exc.errno) if exc.errno else str(exc)
 
 
