@@ -74,6 +74,39 @@ def test_signals_to_the_wrapper_reach_the_program_group_once(tmp_path: Path) -> 
     assert read_status(status).exit_info() == ExitInfo(code=5)  # type: ignore[union-attr]
 
 
+def test_a_terminal_that_hung_up_before_the_start_runs_nothing(tmp_path: Path) -> None:
+    """tmux killed while it was starting the pane: the kernel's SIGHUP went out before the
+    wrapper existed. Started on that dead terminal, the wrapper must not start an orphan."""
+    status = tmp_path / "s.json"
+    marker = tmp_path / "ran"
+    master, slave = os.openpty()
+    os.close(master)  # the pane's terminal hangs up
+    try:
+        proc = subprocess.Popen([sys.executable, "-I", "-S", str(PANEWRAP), "--status-file",
+                                 str(status), "--", "touch", str(marker)], stdin=slave,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    finally:
+        os.close(slave)
+    assert finish(proc)[0] == -signal.SIGHUP
+    assert not marker.exists()
+    rec = read_status(status)
+    assert rec is not None and rec.wrapper == proc.pid
+    assert rec.exit_info() == ExitInfo(signal=signal.SIGHUP)
+
+
+def test_a_live_terminal_that_is_not_the_wrappers_own_still_runs_the_program(
+        tmp_path: Path) -> None:
+    master, slave = os.openpty()
+    try:
+        proc = subprocess.Popen([sys.executable, "-I", "-S", str(PANEWRAP), "--status-file",
+                                 str(tmp_path / "s.json"), "--", "sh", "-c", "exit 4"],
+                                stdin=slave, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        assert finish(proc)[0] == 4
+    finally:
+        os.close(slave)
+        os.close(master)
+
+
 def test_a_missing_program_is_127_with_a_message(tmp_path: Path) -> None:
     proc = wrap(tmp_path / "s.json", "no-such-program-xyz")
     code, err = finish(proc)

@@ -18,6 +18,7 @@ It is run as a plain script with `python -I -S`, imports only cheap stdlib modul
 
 from __future__ import annotations
 
+import errno
 import os
 import resource
 import signal
@@ -55,6 +56,16 @@ def write_status(path: str, wrapper: int, child: int, code: int | None,
     with open(tmp, "w") as f:
         f.write(text)
     os.replace(tmp, path)
+
+
+def _hung_up(fd: int) -> bool:
+    """Whether `fd` is a terminal that has already hung up: it answers EIO to everything,
+    where a pipe, a file or a live terminal that is not ours answers ENOTTY or works."""
+    try:
+        os.tcgetpgrp(fd)
+    except OSError as exc:
+        return exc.errno == errno.EIO
+    return False
 
 
 def _give_terminal(tty: int | None, pgid: int) -> None:
@@ -108,11 +119,21 @@ def run(args: list[str]) -> int:
     for s in FORWARDED:
         signal.signal(s, _forward)
     signal.signal(signal.SIGTTOU, signal.SIG_IGN)  # we hand the terminal away and back
+    if _hung_up(0):
+        # The pane closed while tmux was still starting us (its server killed mid-spawn): the
+        # kernel's SIGHUP went out before we were there to get it, and nothing would ever end
+        # the program. Act on that hangup now instead of starting an orphan.
+        write_status(status_file, me, me, None, signal.SIGHUP)
+        _die_like(signal.SIGHUP)
     tty = 0 if os.isatty(0) else None
     child = _spawn(argv, tty)
     write_status(status_file, me, child, None, None)
     for pending in _Job.pending:
         _forward(pending, None)
+    if tty is not None and _hung_up(tty) and signal.SIGHUP not in _Job.pending:
+        # hung up while we were starting, with the kernel's SIGHUP lost on the way (it can
+        # race tmux's own start of the pane): from now on the handler has a child to tell
+        _forward(signal.SIGHUP, None)
     _, status = os.waitpid(child, 0)
     code = os.waitstatus_to_exitcode(status)
     sig = -code if code < 0 else None
