@@ -7,21 +7,30 @@ STAMP := $(VENV)/.installed
 # Debian packages the tests drive for real (tmux panes, Lua specs, git worktrees).
 DEB_PACKAGES := tmux lua5.4 lua-busted lua-check git
 
-.PHONY: run test lint bench deps venv clean
+.PHONY: run test lint bench deps venv clean lock
 
 venv: $(STAMP)
 
-$(STAMP): setup.cfg pyproject.toml
+# The test environment is pinned in constraints.txt so that a newcomer and CI test what the
+# developers tested; `make lock` re-resolves today's versions into it (then run `make test`).
+$(STAMP): setup.cfg pyproject.toml constraints.txt
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test,lint]'
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[test,lint]'
 	touch $(STAMP)
+
+lock:
+	rm -rf .lock-venv && $(PY) -m venv .lock-venv
+	.lock-venv/bin/pip install --quiet -e '.[test,lint]'
+	{ echo "# The test and lint environment that \`make test\` and CI install (pip -c). Refresh with \`make lock\`."; \
+	  .lock-venv/bin/pip freeze --exclude-editable | grep -v '^wezparallel'; } > constraints.txt
+	rm -rf .lock-venv
 
 deps:
 	@missing=""; \
 	for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
-	  echo "installing Debian packages:$$missing"; \
+	  echo "make test drives these for real and installs them with apt-get (sudo when not root):$$missing"; \
 	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
 	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
 	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
