@@ -42,6 +42,7 @@ COMMANDS: dict[str, str] = {
     "metrics": "wezparallel.cli.metrics_cmds:metrics",
     "lua-path": "wezparallel.cli.lua_cmds:lua_path",
     "wait": "wezparallel.cli.agent_cmds:wait",
+    "events": "wezparallel.cli.event_cmds:events",
     "worktree": "wezparallel.cli.agent_cmds:worktree",
 }
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
@@ -36,6 +37,8 @@ async def serve(paths: Paths, backend: str | None, watch: bool = True,
     try:
         ensure_private_dir(paths.state_dir)
         daemon.apply_config(daemon.read_config())
+        daemon.bus.publish("daemon", None, {"what": "started", "version": __version__,
+                                            "pid": os.getpid()})
         daemon.restore()
         watcher = None
         if watch:  # watchdog and its observer thread cost memory: only when asked for

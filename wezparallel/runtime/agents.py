@@ -35,6 +35,8 @@ class AgentTracker:
         self.sessions: dict[str, str | None] = {}  # latest session id per agent
         self._expects_prompt: dict[str, bool] = {}
         self._changed = asyncio.Event()
+        # told (pid, before, after) when an agent's activity changes; events come from these
+        self.watchers: list[Callable[[str, Activity | None, Activity], None]] = []
 
     def get(self, pid: str) -> Activity | None:
         return self.activities.get(pid)
@@ -94,8 +96,11 @@ class AgentTracker:
         return new
 
     def _set(self, pid: str, act: Activity) -> None:
-        changed = self.activities.get(pid) != act
+        before = self.activities.get(pid)
+        changed = before != act
         self.activities[pid] = act
+        for watcher in self.watchers if changed else ():
+            watcher(pid, before, act)
         if changed:
             self._changed.set()
             self._changed = asyncio.Event()

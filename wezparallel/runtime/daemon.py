@@ -20,6 +20,11 @@ from wezparallel.backends.select import resolve_auto
 from wezparallel.clock import Clock, SystemClock
 from wezparallel.digest import sha256_hex
 from wezparallel.errors import WezparallelError
+from wezparallel.events.bus import EventBus
+from wezparallel.events.hooks import HookRunner
+from wezparallel.events.journal import FILE_NAME as JOURNAL_FILE
+from wezparallel.events.journal import Journal
+from wezparallel.events.settings import EventSettings
 from wezparallel.metrics.settings import MetricsSettings
 from wezparallel.paths import Paths, ensure_private_dir
 from wezparallel.plan import lifecycle as lc
@@ -29,6 +34,7 @@ from wezparallel.plan.planner import Plan, plan
 from wezparallel.runtime import config as config_mod
 from wezparallel.runtime.agents import AgentTracker
 from wezparallel.runtime.config import ConfigSnapshot
+from wezparallel.runtime.event_feed import connect as connect_events
 from wezparallel.runtime.health import HealthRunner
 from wezparallel.runtime.launch import Launcher
 from wezparallel.runtime.notices import Notices
@@ -36,6 +42,7 @@ from wezparallel.runtime.persist import Persistence, fingerprint
 from wezparallel.runtime.registry import BackendFactory, BackendRegistry
 from wezparallel.runtime.screen import ScreenPoller
 from wezparallel.runtime.supervisor import Supervisor
+from wezparallel.spec.model import ProcessSpec
 
 if TYPE_CHECKING:
     from wezparallel.runtime.metrics import MetricsRunner
@@ -50,6 +57,7 @@ class DaemonSettings:
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     log_rotate_interval: float = 30.0  # seconds between log size checks
     metrics: MetricsSettings | None = field(default_factory=MetricsSettings)  # None: off
+    events: EventSettings = field(default_factory=EventSettings)
 
 
 def _subprocess_factory(on_exit: ExitCallback) -> Backend:
@@ -106,6 +114,13 @@ class Daemon:
         self.screen = ScreenPoller(self.supervisor, self.agents, self.clock)
         # after the tracker: it forgets a hook-less agent that the poller then takes on
         self.supervisor.observers += [self.launcher, self.agents, self.health, self.screen]
+        self.bus = EventBus(self.clock, Journal(self.paths.state_dir / JOURNAL_FILE,
+                                                settings.events.retention))
+        self.differ = connect_events(self.bus, self.supervisor, self.agents, self.notices,
+                                     self.health.reason)
+        self.hooks = HookRunner(self._spec_of, self.notices.add, settings.events,
+                                settings.environ)
+        self.bus.listeners.append(self.hooks.on_event)
         self.stopped = asyncio.Event()
         self.leave_running = False
         self.metrics: MetricsRunner | None = None
@@ -117,6 +132,11 @@ class Daemon:
 
     def _on_exit(self, handle: Handle, exit: ExitInfo) -> None:
         self.supervisor.on_exit(handle, exit)
+
+    def _spec_of(self, pid: str) -> ProcessSpec | None:
+        """The spec in force now (so `on:` changes apply at once), else the last one run."""
+        st = self.supervisor.statuses.get(pid)
+        return self.supervisor.desired.get(pid) or (st.spec if st is not None else None)
 
     # --- config ------------------------------------------------------------------------------
 
@@ -139,6 +159,11 @@ class Daemon:
         self.apply_config(snapshot)
         for action in preview.actions:
             log.info("reload: %s", describe(action))
+        self.bus.publish("config", None, {
+            "files": sorted(snapshot.workspaces),
+            "refused": sorted({p.file for p in snapshot.problems}),
+            "errors": [str(p) for p in snapshot.problems],
+            "plan": [describe(a) for a in preview.actions]})
         return snapshot, preview
 
     def reload_quietly(self) -> None:
@@ -157,6 +182,7 @@ class Daemon:
         """Adopt what an earlier daemon left running and restore the user's stops."""
         sup = self.supervisor
         desired = self.config.processes()
+        adopted: list[str] = []
         for pid, saved in self.persistence.load().items():
             spec = desired.get(pid)
             if saved.handle is not None:
@@ -170,10 +196,14 @@ class Daemon:
                 if sup.adopt(backend, saved.handle, wanted=saved.wanted,
                              restarts=saved.restarts, spec_matches=matches):
                     log.info("%s: adopted pid %d", pid, saved.handle.pid)
+                    self.differ.prime(pid, sup.statuses[pid])
+                    adopted.append(pid)
                     continue
             if spec is not None and not saved.wanted:
                 sup.statuses[pid] = lc.initial(spec, self.clock.monotonic())
                 sup.statuses[pid] = lc.request_stop(sup.statuses[pid], self.clock.monotonic())
+        self.bus.publish("daemon", None, {"what": "adopted", "count": len(adopted),
+                                          "processes": adopted})
 
     async def run(self) -> None:
         """Serve until `stopped` is set (a signal or the `shutdown` command)."""
@@ -189,6 +219,8 @@ class Daemon:
         finally:
             await self.health.close()
             await self.screen.close()
+            await self.hooks.close()
+            self.bus.close()
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
@@ -197,6 +229,9 @@ class Daemon:
                 self.metrics.close()
 
     def request_shutdown(self, *, leave_running: bool = False) -> None:
+        if not self.stopped.is_set():
+            self.bus.publish("daemon", None, {"what": "stopping",
+                                              "leave_running": leave_running})
         self.leave_running = leave_running
         self.stopped.set()
 

@@ -52,6 +52,8 @@ class Supervisor:
         self.persistence = persistence
         self.launcher = launcher or Launcher(state_dir)
         self.observers: list[Observer] = []
+        # told each status a change or an observation touched; events are diffed from these
+        self.status_watchers: list[Callable[[str, ProcessStatus | None], None]] = []
         self.desired: dict[str, ProcessSpec] = {}
         self.statuses: dict[str, ProcessStatus] = {}
         self.handles: dict[str, Handle] = {}
@@ -77,6 +79,7 @@ class Supervisor:
         st = self.statuses[handle.id]
         self.statuses[handle.id] = lc.on_exit(st, exit, now)
         log.info("%s exited (%s) -> %s", handle.id, exit.describe(), self.statuses[handle.id].state)
+        self._touched(handle.id)
         for observer in self.observers:
             observer.process_down(handle.id, exit)
         self._dirty = True
@@ -90,6 +93,7 @@ class Supervisor:
         for pid in ids:
             st = self.statuses.get(pid) or lc.initial(self.desired[pid], now)
             self.statuses[pid] = change(st, now)
+            self._touched(pid)
         self._dirty = True
         self.wake()
 
@@ -99,10 +103,15 @@ class Supervisor:
         st = self.statuses.get(pid)
         if st is not None and st.pid == instance_pid and st.health != health:
             self.statuses[pid] = replace(st, health=health)
+            self._touched(pid)
             self.wake()
 
     def wake(self) -> None:
         self._wake.set()
+
+    def _touched(self, pid: str) -> None:
+        for watcher in self.status_watchers:
+            watcher(pid, self.statuses.get(pid))
 
     # --- the loop ----------------------------------------------------------------------------
 
@@ -174,6 +183,7 @@ class Supervisor:
             case Forget():
                 if st is not None and st.state not in lc.UP_STATES | {State.STOPPING}:
                     del self.statuses[action.id]
+        self._touched(action.id)
 
     async def _start(self, action: Start, st: ProcessStatus) -> None:
         spec = action.spec
@@ -194,6 +204,7 @@ class Supervisor:
         self.statuses[spec.id] = lc.on_spawned(
             st, spec, handle.pid, now, counts_as_restart=action.counts_as_restart,
             backend=handle.backend, pane=handle.pane)
+        self._touched(spec.id)  # the state event before what observers derive from it
         self._tell_up(spec, handle, launch)
 
     def _tell_up(self, spec: ProcessSpec, handle: Handle, launch: Launch | None) -> None:

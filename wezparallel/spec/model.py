@@ -111,6 +111,14 @@ class HealthProbe:
 
 
 @dataclass(frozen=True)
+class EventHook:
+    """One `on:` entry: a command run when the process reaches `event`."""
+
+    event: str  # starting | running | ... | crashed (wezparallel.events.model.HOOK_EVENTS)
+    command: tuple[str, ...]  # argv; a string in the file is ("/bin/sh", "-c", STRING)
+
+
+@dataclass(frozen=True)
 class WorktreeSpec:
     branch: str | None = None
     base: str | None = None
@@ -156,6 +164,7 @@ class ProcessSpec:
     health: tuple[HealthProbe, ...] = ()
     pane: PaneSpec = field(default_factory=PaneSpec)
     worktree: WorktreeSpec | None = None
+    on: tuple[EventHook, ...] = ()  # the workspace's hooks, then the process's own
     source: SourceRef = field(default_factory=lambda: SourceRef("<memory>"), compare=False)
 
     @property

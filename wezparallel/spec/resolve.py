@@ -27,6 +27,7 @@ from wezparallel.spec.model import (
     ClaudeSpec,
     Dependency,
     DependencyCondition,
+    EventHook,
     HealthProbe,
     Layout,
     PaneSpec,
@@ -94,7 +95,8 @@ def resolve_workspace(doc: Document, environ: Mapping[str, str]) -> Resolved:
     for pname, own in (data.get("processes") or {}).items():
         proc = _Process(ctx, name, pname, own or {}, defaults, dep_refs)
         try:
-            processes.append(proc.build(cwd, base_env, backend, layout))
+            processes.append(proc.build(cwd, base_env, backend, layout,
+                                        hooks(data.get("on"))))
         except _Invalid as exc:
             ctx.problems.append(exc.problem)
     _check_local_dependencies(ctx, name, list(data.get("processes") or {}), dep_refs)
@@ -103,6 +105,15 @@ def resolve_workspace(doc: Document, environ: Mapping[str, str]) -> Resolved:
     spec = WorkspaceSpec(name=name, file=doc.file, cwd=cwd, backend=backend, layout=layout,
                          processes=tuple(processes), description=str(data.get("description", "")))
     return Resolved(spec, [], dep_refs, ctx.env_files)
+
+
+def hooks(on: object) -> tuple[EventHook, ...]:
+    """`on:` of a schema-valid document: a string runs through /bin/sh -c, a list is argv."""
+    if not isinstance(on, dict):
+        return ()
+    return tuple(EventHook(str(event), ("/bin/sh", "-c", command) if isinstance(command, str)
+                           else tuple(str(part) for part in command))
+                 for event, command in on.items())
 
 
 def _workspace_env(ctx: _File, data: dict[str, Any]) -> dict[str, str]:
@@ -188,7 +199,7 @@ class _Process:
         return self.ctx.fail(self.path(*rest), message, key=key)
 
     def build(self, ws_cwd: str, ws_env: dict[str, str], backend: BackendName,
-              layout: Layout) -> ProcessSpec:
+              layout: Layout, ws_hooks: tuple[EventHook, ...] = ()) -> ProcessSpec:
         d = self.data
         env = dict(ws_env)
         env.update(_env_values(self.ctx, d.get("env") or {}, self.path("env")))
@@ -206,7 +217,7 @@ class _Process:
             stop_signal=self.stop_signal(),
             stop_timeout=self.duration(d.get("stop_timeout", 10), "stop_timeout"),
             depends_on=self.depends_on(), health=self.health(), pane=self.pane(),
-            worktree=self.worktree(),
+            worktree=self.worktree(), on=(*ws_hooks, *hooks(self.data.get("on"))),
             source=self.ctx.doc.where(("processes", self.name), key=True),
         )
 

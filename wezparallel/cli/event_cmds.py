@@ -1,0 +1,101 @@
+"""events, report, plugins: what happened, what it adds up to, and what extends the daemon."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from typing import Any
+
+import click
+
+from wezparallel.cli.remote import stream
+
+EVENT_TYPES = ("state", "activity", "health", "config", "notice", "daemon")
+
+
+def parse_since(text: str | None, now: float) -> dict[str, Any]:
+    """`--since`: a sequence number (`1234`) or a duration back from now (`90s`, `1h`, `2d`)."""
+    if text is None:
+        return {"since": 0}
+    if text.isdigit():
+        return {"since": int(text)}
+    from wezparallel.spec.units import UnitError, parse_duration
+
+    days = text.endswith("d") and text[:-1].replace(".", "", 1).isdigit()
+    try:
+        seconds = float(text[:-1]) * 86400 if days else parse_duration(text)
+    except UnitError:
+        raise click.BadParameter(f"expected a sequence number or a duration like 30m, 1h, "
+                                 f"2d, got {text!r}", param_hint="'--since'") from None
+    return {"since_time": now - seconds}
+
+
+def describe(event: dict[str, Any]) -> str:
+    """What happened, in a few words: `RUNNING -> BACKOFF (exit 1)`."""
+    kind = event.get("type")
+    if kind == "state":
+        why = _exit_text(event) or event.get("reason")
+        return f"{event['from']} -> {event['to']}" + (f" ({why})" if why else "")
+    if kind == "activity":
+        return f"activity {event.get('from') or '-'} -> {event['to']}"
+    if kind == "health":
+        why = event.get("reason")
+        return f"health {event['from']} -> {event['to']}" + (f" ({why})" if why else "")
+    if kind == "config":
+        return (f"reload: {len(event.get('files', []))} files, {len(event.get('refused', []))} "
+                f"refused, {len(event.get('plan', []))} changes")
+    if kind == "daemon":
+        what = event.get("what")
+        if what == "adopted":
+            return f"daemon adopted {event.get('count', 0)} processes"
+        return f"daemon {what}" + (f" (pid {event['pid']})" if event.get("pid") else "")
+    if kind in ("notice", "lagged"):
+        return f"{kind}: {event.get('message', '')}"
+    return str(kind)
+
+
+def _exit_text(event: dict[str, Any]) -> str | None:
+    if event.get("exit_signal") is not None:
+        import signal
+
+        try:
+            return f"killed by {signal.Signals(event['exit_signal']).name}"
+        except ValueError:
+            return f"killed by signal {event['exit_signal']}"
+    if event.get("exit_code") is not None:
+        return f"exit {event['exit_code']}"
+    return None
+
+
+def event_line(event: dict[str, Any]) -> str:
+    stamp = time.strftime("%H:%M:%S", time.localtime(event.get("time", 0)))
+    return f"{stamp}  {event.get('id') or '-':<20}  {describe(event)}"
+
+
+@click.command()
+@click.argument("patterns", nargs=-1)
+@click.option("--type", "types", multiple=True, type=click.Choice(EVENT_TYPES),
+              help="Only events of this type (repeatable).")
+@click.option("--since", default=None, metavar="1h|SEQ",
+              help="From this long ago, or after this sequence number [default: all kept].")
+@click.option("-f", "--follow", is_flag=True, help="Then keep printing new events.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.pass_context
+def events(ctx: click.Context, patterns: tuple[str, ...], types: tuple[str, ...],
+           since: str | None, follow: bool, as_json: bool) -> None:
+    """Print events from the journal (and, with -f, live ones, with no gap between)."""
+    params = {"patterns": list(patterns), "types": list(types), "follow": follow,
+              "snapshot": False} | parse_since(since, time.time())
+    try:
+        for event in stream(ctx, "subscribe", params):
+            if event is None:
+                continue
+            click.echo(json.dumps(event, separators=(",", ":")) if as_json
+                       else event_line(event))
+            if event.get("type") == "lagged":
+                sys.exit(1)
+    except KeyboardInterrupt:
+        pass
+    except BrokenPipeError:  # `events | head`
+        sys.stderr.close()

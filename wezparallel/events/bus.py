@@ -1,0 +1,140 @@
+"""The one bus: numbers events and fans them out without making the loop wait.
+
+`publish` is synchronous and cheap: it numbers the event, adds it to the batch the journal
+writes on the next loop iteration, and offers it to every subscription and listener. A
+subscription is a bounded queue; one that is full is dropped on the spot and, once its reader
+has caught up with what was queued, told `lagged` (it resubscribes `since` its last seq).
+Listeners (`on:` hooks, plugins) must only queue work of their own; one that raises is logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from wezparallel.clock import Clock
+from wezparallel.events.journal import Journal
+from wezparallel.events.model import Draft, Event
+
+log = logging.getLogger(__name__)
+
+DEFAULT_QUEUE = 1000  # events a subscriber may fall behind before it is dropped
+
+Listener = Callable[[Event], None]
+
+
+class Subscription:
+    """What one subscriber has yet to read: bounded, never blocking the publisher."""
+
+    def __init__(self, accept: Callable[[Event], bool], limit: int) -> None:
+        self.accept = accept
+        self.limit = limit
+        self.lagged = False
+        self.closed = False  # the daemon is stopping: the stream ends after what is queued
+        self.last_seq = 0  # the seq of the last event handed to the reader
+        self._items: deque[Event] = deque()
+        self._wake = asyncio.Event()
+
+    def offer(self, event: Event) -> bool:
+        """Queue the event if wanted; False when the queue is full (the caller drops us)."""
+        if not self.accept(event):
+            return True
+        if len(self._items) >= self.limit:
+            self.lagged = True
+            self._wake.set()
+            return False
+        self._items.append(event)
+        self._wake.set()
+        return True
+
+    def close(self) -> None:
+        self.closed = True
+        self._wake.set()
+
+    async def next(self) -> Event | None:
+        """The next event, or None once everything queued is read and we were dropped
+        (`lagged`) or the bus closed."""
+        while not self._items:
+            if self.lagged or self.closed:
+                return None
+            self._wake.clear()
+            await self._wake.wait()
+        event = self._items.popleft()
+        self.last_seq = event.seq
+        return event
+
+
+class EventBus:
+    def __init__(self, clock: Clock, journal: Journal | None = None) -> None:
+        self.clock = clock
+        self.journal = journal
+        self.seq = journal.last_seq() if journal is not None else 0
+        self._pending: list[Event] = []
+        self._flush_scheduled = False
+        self._subscriptions: set[Subscription] = set()
+        self.listeners: list[Listener] = []
+
+    def emit(self, draft: Draft) -> Event:
+        return self.publish(draft.type, draft.id, draft.fields)
+
+    def publish(self, type: str, id: str | None, fields: Mapping[str, Any]) -> Event:
+        self.seq += 1
+        event = Event(self.seq, self.clock.wall(), type, id, dict(fields))
+        self._pending.append(event)
+        self._schedule_flush()
+        for sub in list(self._subscriptions):
+            if not sub.offer(event):
+                self._subscriptions.discard(sub)
+                log.warning("an event subscriber fell %d events behind; dropped it", sub.limit)
+        for listener in self.listeners:
+            try:
+                listener(event)
+            except Exception:
+                log.exception("an event listener failed on event %d", event.seq)
+        return event
+
+    def subscribe(self, accept: Callable[[Event], bool],
+                  limit: int = DEFAULT_QUEUE) -> Subscription:
+        """A subscription that receives every accepted event published from now on (seq >
+        `self.seq` at this moment)."""
+        sub = Subscription(accept, limit)
+        self._subscriptions.add(sub)
+        return sub
+
+    def unsubscribe(self, sub: Subscription) -> None:
+        self._subscriptions.discard(sub)
+
+    @property
+    def subscribers(self) -> int:
+        return len(self._subscriptions)
+
+    def _schedule_flush(self) -> None:
+        if self._flush_scheduled:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self.flush()  # no loop (start-up, tests): write at once
+            return
+        self._flush_scheduled = True
+        loop.call_soon(self.flush)
+
+    def flush(self) -> None:
+        """Write the batch to the journal: once per loop iteration, and before reading it."""
+        self._flush_scheduled = False
+        batch, self._pending = self._pending, []
+        if self.journal is not None and batch:
+            self.journal.append(batch)
+            self.journal.prune(self.clock.wall())
+
+    def close(self) -> None:
+        """End every subscription (their streams finish cleanly) and write what is left."""
+        for sub in self._subscriptions:
+            sub.close()
+        self._subscriptions.clear()
+        self.flush()
+        if self.journal is not None:
+            self.journal.close()
