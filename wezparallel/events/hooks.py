@@ -54,7 +54,7 @@ class HookRunner:
         """Bus listener: queue the hooks this event fires; never waits."""
         if event.id is None:
             return
-        names = hook_names(event.to_json())
+        names = hook_names(event)
         spec = self._spec_for(event.id) if names else None
         if spec is None:
             return

@@ -125,13 +125,13 @@ class StatusDiffer:
                 self._emit(draft)
 
 
-def hook_names(event: Mapping[str, Any]) -> list[str]:
+def hook_names(event: Event) -> list[str]:
     """The `on:` names an event fires: `fatal`, `crashed`, `waiting`, `unhealthy`..."""
-    kind, to = event.get("type"), event.get("to")
+    kind, to = event.type, event.fields.get("to")
     if not isinstance(to, str):
         return []
     if kind == "state":
-        return [to.lower(), *(["crashed"] if event.get("crashed") else [])]
+        return [to.lower(), *(["crashed"] if event.fields.get("crashed") else [])]
     if kind == "activity" and to in ("busy", "waiting", "idle"):
         return [to]
     if kind == "health" and to in ("healthy", "unhealthy"):

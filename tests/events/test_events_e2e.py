@@ -1,0 +1,129 @@
+"""Events through a real daemon and the real CLI: killed children, hooks, following, restarts."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from tests.support import DaemonProcess, retry_until, script
+
+HOOKED = """workspace: w
+on:
+  crashed: 'cat > "{out}/$WEZPARALLEL_EVENT-$WEZPARALLEL_PROCESS.json"'
+processes:
+  s:
+    command: sleep 600
+    start_secs: 0
+    restart: always
+    on:
+      running: [/bin/sh, -c, 'cat >> "{out}/running.ndjson"']
+"""
+
+LOOPS = """workspace: loop
+processes:
+{procs}
+"""
+LOOP = "  l{i}: {{command: 'true', start_secs: 0, restart: always, autostart: false}}\n"
+
+
+def events(d: DaemonProcess, *args: str) -> list[dict[str, Any]]:
+    out = d.ctl("events", "--json", *args)
+    assert out.returncode == 0, out.stderr
+    return [json.loads(line) for line in out.stdout.splitlines()]
+
+
+def states(evs: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    return [(e["from"], e["to"]) for e in evs if e["type"] == "state"]
+
+
+def test_a_killed_child_yields_its_state_events_in_order_and_runs_the_hook(
+        daemon_factory, tmp_path: Path) -> None:
+    d = daemon_factory({"w.yaml": HOOKED.format(out=tmp_path)}).start()
+    first = d.wait_state("w:s", "RUNNING")["pid"]
+    os.kill(first, signal.SIGKILL)
+    retry_until(lambda: (p := d.process("w:s"))["state"] == "RUNNING" and p["pid"] != first,
+                15, 0.05, "the restart")
+    evs = events(d, "w:s")
+    assert states(evs) == [("STOPPED", "STARTING"), ("STARTING", "RUNNING"),
+                           ("RUNNING", "EXITED"), ("EXITED", "STARTING"), ("STARTING", "RUNNING")]
+    crash = next(e for e in evs if e["to"] == "EXITED")
+    assert crash["pid"] == first and crash["exit_signal"] == signal.SIGKILL
+    assert crash["crashed"] is True and crash["id"] == "w:s"
+    hook_out = tmp_path / "crashed-w:s.json"
+    retry_until(hook_out.exists, 15, 0.05, "the crashed hook's output")
+    assert json.loads(retry_until(hook_out.read_text, 5, 0.05, "hook output")) == crash
+    running = retry_until(lambda: (tmp_path / "running.ndjson").read_text().count("\n") == 2
+                          and (tmp_path / "running.ndjson").read_text(), 15, 0.05,
+                          "both running hooks")
+    assert [json.loads(line)["to"] for line in running.splitlines()] == ["RUNNING", "RUNNING"]
+    text = d.ctl("events", "w:s", "--type", "state").stdout
+    assert "w:s" in text and "RUNNING -> EXITED (killed by SIGKILL)" in text
+
+
+def _follower(d: DaemonProcess, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [script("wezparctl"), "--socket", str(d.socket), "events", "-f", "--json", *args],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
+
+
+def _read_until_seq(proc: subprocess.Popen[str], last: int) -> list[dict[str, Any]]:
+    assert proc.stdout is not None
+    got: list[dict[str, Any]] = []
+    while not got or got[-1]["seq"] < last:
+        line = proc.stdout.readline()
+        assert line, f"the follower ended early: {proc.stderr.read() if proc.stderr else ''}"
+        got.append(json.loads(line))
+    return got
+
+
+def _burst(d: DaemonProcess, at_least: int) -> int:
+    """Crash-loop the `loop` workspace until `at_least` more events exist; the last seq."""
+    start = events(d)[-1]["seq"]
+    assert d.ctl("start", "--no-wait", "loop").returncode == 0
+    retry_until(lambda: events(d, "--since", str(start))[-1]["seq"] >= start + at_least,
+                60, 0.1, f"{at_least} events")
+    assert d.ctl("stop", "loop").returncode == 0
+    return int(events(d)[-1]["seq"])
+
+
+def test_following_from_the_journal_misses_nothing_and_repeats_nothing(daemon_factory) -> None:
+    conf = LOOPS.format(procs="".join(LOOP.format(i=i) for i in range(3)))
+    d = daemon_factory({"loop.yaml": conf}).start()
+    follower = _follower(d)
+    try:
+        assert follower.stdout is not None
+        first = json.loads(follower.stdout.readline())  # subscribed: the journal is coming
+        assert first["seq"] == 1 and first["type"] == "daemon"
+        last = _burst(d, 300)
+        got = [first, *_read_until_seq(follower, last)]
+    finally:
+        follower.terminate()
+        follower.communicate(timeout=10)
+    assert [e["seq"] for e in got] == list(range(1, last + 1))
+    assert [e["seq"] for e in events(d)] == list(range(1, last + 1))
+
+
+def test_events_survive_a_restart_and_a_sigkill_of_the_daemon(daemon_factory) -> None:
+    d = daemon_factory({"w.yaml": "workspace: w\nprocesses:\n"
+                                  "  s: {command: sleep 600, start_secs: 0}\n"}).start()
+    d.wait_state("w:s", "RUNNING")
+    before = events(d)
+    d.kill(signal.SIGKILL)  # the sleeper is left running and adopted below
+    d.start()
+    after = events(d, "--since", "0")
+    assert after[:len(before)] == before
+    restarted = after[len(before):]
+    assert [e["seq"] for e in restarted] == list(range(before[-1]["seq"] + 1,
+                                                       after[-1]["seq"] + 1))
+    assert any(e["type"] == "daemon" and e["what"] == "adopted" and e["count"] == 1
+               for e in restarted)
+    assert d.stop() == 0
+    d.start()
+    again = events(d, "--since", "1h")
+    assert again[:len(after)] == after
+    assert [e["what"] for e in again[len(after):] if e["type"] == "daemon"] == [
+        "stopping", "started", "adopted"]
