@@ -127,3 +127,22 @@ def test_events_survive_a_restart_and_a_sigkill_of_the_daemon(daemon_factory) ->
     assert again[:len(after)] == after
     assert [e["what"] for e in again[len(after):] if e["type"] == "daemon"] == [
         "stopping", "started", "adopted"]
+
+
+def test_changing_on_is_applied_in_place_on_reload(daemon_factory, tmp_path: Path) -> None:
+    conf = ("workspace: w\n{on}processes:\n"
+            "  s: {{command: sleep 600, start_secs: 0}}\n")
+    hook = "on:\n  running: 'echo {word} >> \"{out}/hooks\"'\n"
+    d = daemon_factory({"w.yaml": conf.format(on=hook.format(word="old", out=tmp_path))},
+                       watch=False).start()
+    first = d.wait_state("w:s", "RUNNING")["pid"]
+    hooks = tmp_path / "hooks"
+    retry_until(hooks.exists, 15, 0.05, "the first hook")
+    (d.conf / "w.yaml").write_text(conf.format(on=hook.format(word="new", out=tmp_path)))
+    assert d.ctl("reload").returncode == 0
+    assert d.process("w:s")["pid"] == first  # no restart for a change of `on:`
+    reload = [e for e in events(d, "--type", "config")]
+    assert reload[-1]["refused"] == [] and reload[-1]["files"] == [str(d.conf / "w.yaml")]
+    assert d.ctl("restart", "w:s").returncode == 0
+    retry_until(lambda: hooks.read_text().split() == ["old", "new"], 15, 0.05,
+                "the changed hook to run")
