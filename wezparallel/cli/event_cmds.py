@@ -99,3 +99,22 @@ def events(ctx: click.Context, patterns: tuple[str, ...], types: tuple[str, ...]
         pass
     except BrokenPipeError:  # `events | head`
         sys.stderr.close()
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def plugins(ctx: click.Context, as_json: bool) -> None:
+    """List the plugins the daemon loaded, from which distribution, and what failed to load."""
+    from wezparallel.cli.remote import call, print_json
+
+    result = call(ctx, "plugins")
+    if as_json:
+        print_json(result)
+        return
+    if not result["plugins"]:
+        click.echo("no plugins (distributions with entry points in the group `wezparallel`)")
+    for p in result["plugins"]:
+        what = f"FAILED: {p['error']}" if p["error"] else ", ".join(p["hooks"]) or "no hooks"
+        click.echo(f"{p['name']:<20} {p['distribution']} {p['version']}  {what}")
+    sys.exit(1 if any(p["error"] for p in result["plugins"]) else 0)

@@ -24,6 +24,8 @@ from wezparallel.events.bus import EventBus
 from wezparallel.events.hooks import HookRunner
 from wezparallel.events.journal import FILE_NAME as JOURNAL_FILE
 from wezparallel.events.journal import Journal
+from wezparallel.events.plugins import PluginListeners
+from wezparallel.events.plugins import load as load_plugins
 from wezparallel.events.settings import EventSettings
 from wezparallel.metrics.settings import MetricsSettings
 from wezparallel.paths import Paths, ensure_private_dir
@@ -121,6 +123,10 @@ class Daemon:
         self.hooks = HookRunner(self._spec_of, self.notices.add, settings.events,
                                 settings.environ)
         self.bus.listeners.append(self.hooks.on_event)
+        self.plugins = load_plugins()
+        self.plugin_listeners = PluginListeners(self.plugins, settings.events)
+        if self.plugin_listeners.workers:
+            self.bus.listeners.append(self.plugin_listeners.on_event)
         self.stopped = asyncio.Event()
         self.leave_running = False
         self.metrics: MetricsRunner | None = None
@@ -221,6 +227,7 @@ class Daemon:
             await self.screen.close()
             await self.hooks.close()
             self.bus.close()
+            self.plugin_listeners.close()
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)

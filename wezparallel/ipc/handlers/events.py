@@ -17,7 +17,10 @@ def handlers(d: Daemon) -> dict[str, Callable[[dict[str, Any]], Awaitable[Any]]]
     async def subscribe(params: dict[str, Any]) -> Any:
         return _subscribe(d, params)
 
-    return {"subscribe": subscribe}
+    async def plugins(params: dict[str, Any]) -> Any:
+        return {"plugins": [info.to_json() for info in d.plugins.infos]}
+
+    return {"subscribe": subscribe, "plugins": plugins}
 
 
 def event_filter(params: dict[str, Any]) -> Filter:
