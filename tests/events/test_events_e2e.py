@@ -146,3 +146,28 @@ def test_changing_on_is_applied_in_place_on_reload(daemon_factory, tmp_path: Pat
     assert d.ctl("restart", "w:s").returncode == 0
     retry_until(lambda: hooks.read_text().split() == ["old", "new"], 15, 0.05,
                 "the changed hook to run")
+
+
+def test_report_counts_crashes_and_restarts_from_the_journal(daemon_factory) -> None:
+    d = daemon_factory({"w.yaml": "workspace: w\nprocesses:\n"
+                        "  s: {command: sleep 600, start_secs: 0, restart: always}\n"
+                        "  t: {command: sleep 600, start_secs: 0}\n"}).start()
+    for _ in range(2):
+        pid = d.wait_state("w:s", "RUNNING")["pid"]
+        os.kill(pid, signal.SIGKILL)
+        retry_until(lambda p=pid: (s := d.process("w:s"))["state"] == "RUNNING"
+                    and s["pid"] != p, 15, 0.05, "the restart")
+    out = d.ctl("report", "w:s", "--json")
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    (s,) = result["processes"]
+    assert (s["id"], s["crashes"], s["restarts"]) == ("w:s", 2, 2)
+    assert 0 < s["uptime_percent"] <= 100 and s["mean_time_between_crashes"] > 0
+    assert result["journal_disabled"] is None
+    text = d.ctl("report", "--since", "1h").stdout.splitlines()
+    assert text[0].split() == ["PROCESS", "UPTIME", "RESTARTS", "CRASHES", "BACKOFF", "FATAL",
+                               "MTBC"]
+    assert [line.split()[:4] for line in text[1:]][0][0] == "w:s"
+    assert text[2].split()[0] == "w:t" and text[2].split()[2:4] == ["0", "0"]
+    bad = d.ctl("report", "--since", "42")
+    assert bad.returncode == 2 and "duration" in bad.stderr

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import click
@@ -118,3 +119,53 @@ def plugins(ctx: click.Context, as_json: bool) -> None:
         what = f"FAILED: {p['error']}" if p["error"] else ", ".join(p["hooks"]) or "no hooks"
         click.echo(f"{p['name']:<20} {p['distribution']} {p['version']}  {what}")
     sys.exit(1 if any(p["error"] for p in result["plugins"]) else 0)
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}%"
+
+
+def report_lines(result: dict[str, Any]) -> list[str]:
+    from wezparallel.cli.format import duration
+
+    def span(seconds: float | None) -> str:
+        return "-" if not seconds else duration(seconds)
+
+    rows = [("PROCESS", "UPTIME", "RESTARTS", "CRASHES", "BACKOFF", "FATAL", "MTBC")]
+    rows += [(p["id"], _percent(p["uptime_percent"]), str(p["restarts"]), str(p["crashes"]),
+              span(p["backoff"]), span(p["fatal"]), span(p["mean_time_between_crashes"]))
+             for p in result["processes"]]
+    lines = _table(rows) if result["processes"] else ["no process events in this window"]
+    if result["agents"]:
+        agents = [("AGENT", "BUSY", "WAITING", "IDLE")]
+        agents += [(a["id"], span(a["busy"]), span(a["waiting"]), span(a["idle"]))
+                   for a in result["agents"]]
+        lines += ["", *_table(agents)]
+    return lines
+
+
+def _table(rows: Sequence[tuple[str, ...]]) -> list[str]:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
+            for r in rows]
+
+
+@click.command()
+@click.argument("patterns", nargs=-1)
+@click.option("--since", default="1d", show_default=True, metavar="DURATION",
+              help="The window: this long back from now (30m, 12h, 7d).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def report(ctx: click.Context, patterns: tuple[str, ...], since: str, as_json: bool) -> None:
+    """Uptime, restarts and crashes per process; busy, waiting and idle time per agent."""
+    from wezparallel.cli.remote import call, print_json
+
+    window = parse_since(since, time.time())
+    if "since_time" not in window:
+        raise click.BadParameter("expected a duration like 30m, 12h or 7d",
+                                 param_hint="'--since'")
+    result = call(ctx, "report", {"patterns": list(patterns), **window})
+    if as_json:
+        print_json(result)
+    else:
+        click.echo("\n".join(report_lines(result)))

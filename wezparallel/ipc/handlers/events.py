@@ -20,7 +20,10 @@ def handlers(d: Daemon) -> dict[str, Callable[[dict[str, Any]], Awaitable[Any]]]
     async def plugins(params: dict[str, Any]) -> Any:
         return {"plugins": [info.to_json() for info in d.plugins.infos]}
 
-    return {"subscribe": subscribe, "plugins": plugins}
+    async def report(params: dict[str, Any]) -> Any:
+        return _report(d, params)
+
+    return {"subscribe": subscribe, "plugins": plugins, "report": report}
 
 
 def event_filter(params: dict[str, Any]) -> Filter:
@@ -80,6 +83,22 @@ def _subscribe(d: Daemon, params: dict[str, Any]) -> AsyncIterator[Any]:
                 d.bus.unsubscribe(sub)
 
     return stream()
+
+
+def _report(d: Daemon, params: dict[str, Any]) -> dict[str, Any]:
+    """Folded from every kept `state` and `activity` event: those before the window say
+    where each process stood when it opened."""
+    from wezparallel.events import report
+
+    accept = event_filter({"patterns": params.get("patterns")})
+    _, since_time = _since(params)
+    end = d.clock.wall()
+    start = since_time if since_time is not None else end - report.DEFAULT_WINDOW
+    d.bus.flush()
+    journal = d.bus.journal
+    past = journal.read(types=("state", "activity")) if journal is not None else iter(())
+    out = report.build((e for e in past if accept(e)), start, end).to_json()
+    return out | {"journal_disabled": journal.reason if journal is not None else "no journal"}
 
 
 def _past(d: Daemon, accept: Filter, after: int, upto: int,
