@@ -87,15 +87,17 @@ def events(ctx: click.Context, patterns: tuple[str, ...], types: tuple[str, ...]
            since: str | None, follow: bool, as_json: bool) -> None:
     """Print events from the journal (and, with -f, live ones, with no gap between)."""
     params = {"patterns": list(patterns), "types": list(types), "follow": follow,
-              "snapshot": False} | parse_since(since, time.time())
+              "snapshot": False, "batch": True} | parse_since(since, time.time())
+    out = sys.stdout
     try:
-        for event in stream(ctx, "subscribe", params):
-            if event is None:
-                continue
-            click.echo(json.dumps(event, separators=(",", ":")) if as_json
-                       else event_line(event))
-            if event.get("type") == "lagged":
-                sys.exit(1)
+        for batch in stream(ctx, "subscribe", params):
+            for event in batch or ():
+                out.write((json.dumps(event, separators=(",", ":")) if as_json
+                           else event_line(event)) + "\n")
+                if event.get("type") == "lagged":
+                    out.flush()
+                    sys.exit(1)
+            out.flush()
     except KeyboardInterrupt:
         pass
     except BrokenPipeError:  # `events | head`

@@ -66,6 +66,17 @@ class Subscription:
         self.last_seq = event.seq
         return event
 
+    async def next_batch(self, limit: int) -> list[Event] | None:
+        """Up to `limit` queued events (waiting for the first), or None as `next` does."""
+        first = await self.next()
+        if first is None:
+            return None
+        batch = [first]
+        while self._items and len(batch) < limit:
+            batch.append(self._items.popleft())
+        self.last_seq = batch[-1].seq
+        return batch
+
 
 class EventBus:
     def __init__(self, clock: Clock, journal: Journal | None = None) -> None:

@@ -11,6 +11,7 @@ from wezparallel.runtime.daemon import Daemon
 from wezparallel.runtime.status import status_object
 
 MAX_QUEUE = 100_000
+BATCH = 500  # events per stream item when the client asks for `batch`
 
 
 def handlers(d: Daemon) -> dict[str, Callable[[dict[str, Any]], Awaitable[Any]]]:
@@ -54,35 +55,42 @@ def _subscribe(d: Daemon, params: dict[str, Any]) -> AsyncIterator[Any]:
     if isinstance(queue, bool) or not isinstance(queue, int) or not 1 <= queue <= MAX_QUEUE:
         raise RemoteError("invalid_params", f"'queue' must be an integer from 1 to {MAX_QUEUE}")
     follow, snapshot = bool(params.get("follow", True)), bool(params.get("snapshot", True))
+    batch = BATCH if params.get("batch") else 0
     sub = d.bus.subscribe(accept, queue) if follow else None
     upto = d.bus.seq
     state = status_object(d, list(accept.patterns) or None) if snapshot else None
+
+    def shaped(events: list[dict[str, Any]]) -> Any:
+        return events if batch else events[0]
 
     async def stream() -> AsyncIterator[Any]:
         last = upto
         try:
             if state is not None:
-                yield {"type": "snapshot", "seq": upto, "status": state}
+                yield shaped([{"type": "snapshot", "seq": upto, "status": state}])
             if since is not None or since_time is not None:
-                for event in _past(d, accept, since or 0, upto, since_time):
-                    yield event.to_json()
+                past = _past(d, accept, since or 0, upto, since_time)
+                for i in range(0, len(past), batch or 1):
+                    yield shaped([e.to_json() for e in past[i:i + (batch or 1)]])
             while sub is not None:
-                live = await sub.next()
+                live = await sub.next_batch(batch or 1)
                 if live is None and sub.closed:
                     return
                 if live is None:
-                    yield {"type": "lagged", "seq": max(last, sub.last_seq), "id": None,
-                           "time": d.clock.wall(),
-                           "message": f"more than {sub.limit} events behind; resubscribe "
-                                      "with since = seq"}
+                    yield shaped([_lagged(d, max(last, sub.last_seq), sub.limit)])
                     return
-                last = live.seq
-                yield live.to_json()
+                last = live[-1].seq
+                yield shaped([e.to_json() for e in live])
         finally:
             if sub is not None:
                 d.bus.unsubscribe(sub)
 
     return stream()
+
+
+def _lagged(d: Daemon, last: int, limit: int) -> dict[str, Any]:
+    return {"type": "lagged", "seq": last, "id": None, "time": d.clock.wall(),
+            "message": f"more than {limit} events behind; resubscribe with since = seq"}
 
 
 def _report(d: Daemon, params: dict[str, Any]) -> dict[str, Any]:
