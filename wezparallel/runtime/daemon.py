@@ -8,6 +8,7 @@ which is what makes `wezparctl plan` show exactly what `reload` will do.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import os
 from collections.abc import Mapping
@@ -18,7 +19,6 @@ from typing import TYPE_CHECKING
 from wezparallel.backends.base import Backend, ExitCallback, Handle
 from wezparallel.backends.select import resolve_auto
 from wezparallel.clock import Clock, SystemClock
-from wezparallel.digest import sha256_hex
 from wezparallel.errors import WezparallelError
 from wezparallel.metrics.settings import MetricsSettings
 from wezparallel.paths import Paths, ensure_private_dir
@@ -65,7 +65,7 @@ def tmux_socket(state_dir: Path) -> Path:
     path = state_dir / "tmux.sock"
     if len(os.fsencode(path.absolute())) < 100:
         return path
-    digest = sha256_hex(os.fsencode(state_dir.absolute()))[:12]
+    digest = hashlib.sha256(os.fsencode(state_dir.absolute())).hexdigest()[:12]
     private = Path(f"/tmp/wezparallel-{os.getuid()}")
     ensure_private_dir(private)
     return private / f"tmux-{digest}.sock"
