@@ -43,6 +43,7 @@ COMMANDS: dict[str, str] = {
     "lua-path": "wezparallel.cli.lua_cmds:lua_path",
     "wait": "wezparallel.cli.agent_cmds:wait",
     "worktree": "wezparallel.cli.agent_cmds:worktree",
+    "service": "wezparallel.cli.service_cmds:service",
 }
 
 
