@@ -16,6 +16,8 @@ DEFAULT_TIMEOUT = 30.0  # seconds a start/stop/restart waits for its outcome
 def handlers(d: Daemon) -> dict[str, Callable[[dict[str, Any]], Awaitable[Any]]]:
     async def status(params: dict[str, Any]) -> Any:
         patterns = params.get("patterns") or None
+        if d.metrics is not None:
+            d.metrics.watched()  # a person or script reading CPU and memory columns
         return status_object(d, patterns)
 
     async def start(params: dict[str, Any]) -> Any:
