@@ -4,6 +4,11 @@ The daemon calls `wezparallel_event` in a thread of this plugin's own, so writin
 never slows supervision. The file is `$WEZPARALLEL_EVENT_LOG`, or `event-log.ndjson` in the
 daemon's state dir (`$WEZPARALLEL_STATE_DIR`); without either the plugin stays quiet.
 `wezparctl event-log` prints the last lines of the same file.
+
+It also adds a health probe kind, `path-exists` (healthy while `options.path` exists, relative
+to the process's cwd), usable in workspace files once the plugin is installed:
+
+    health: [{kind: path-exists, interval: 5s, options: {path: .ready}}]
 """
 
 from __future__ import annotations
@@ -50,3 +55,15 @@ def event_log(lines: int) -> None:
 @hookimpl
 def wezparallel_commands() -> list[click.Command]:
     return [event_log]
+
+
+def path_exists(options: dict[str, Any], context: dict[str, Any]) -> tuple[bool, str]:
+    path = Path(context.get("cwd") or ".") / str(options.get("path", ""))
+    if not options.get("path"):
+        return False, "path-exists needs options.path"
+    return path.exists(), f"no such path: {path}"
+
+
+@hookimpl
+def wezparallel_probe_kinds() -> dict[str, Any]:
+    return {"path-exists": path_exists}

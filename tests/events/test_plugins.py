@@ -62,7 +62,8 @@ def test_the_example_plugin_and_misbehaving_ones_never_delay_a_restart(
     assert listed.returncode == 0, listed.stderr
     plugins = {p["name"]: p for p in json.loads(listed.stdout)["plugins"]}
     assert plugins["event-log"]["distribution"] == "wezparallel-event-log"
-    assert plugins["event-log"]["hooks"] == ["wezparallel_commands", "wezparallel_event"]
+    assert plugins["event-log"]["hooks"] == ["wezparallel_commands", "wezparallel_event",
+                                             "wezparallel_probe_kinds"]
     assert plugins["raises"]["error"] is None and plugins["sleeps"]["error"] is None
     assert "ModuleNotFoundError" in plugins["broken"]["error"]
     text = d.ctl("plugins")
@@ -77,3 +78,23 @@ def test_the_example_plugin_and_misbehaving_ones_never_delay_a_restart(
     retry_until(lambda: "plugin raises failed on an event" in d.daemon_log(), 15, 0.05,
                 "the raising plugin to be logged")
     assert d.ctl("status").returncode == 0
+
+
+def test_a_plugin_probe_kind_validates_and_drives_health(
+        installed: None, daemon_factory, tmp_path: Path) -> None:
+    conf = ("workspace: w\nprocesses:\n  s:\n    command: sleep 600\n    start_secs: 0\n"
+            "    health: [{kind: path-exists, interval: 200ms, retries: 1, "
+            "options: {path: ready}}]\n")
+    d = daemon_factory({"w.yaml": conf})
+    assert d.ctl("validate").returncode == 0
+    (tmp_path / "bad.yaml").write_text(conf.replace("path-exists", "path-exist"))
+    bad = d.ctl("validate", str(tmp_path / "bad.yaml"))
+    assert bad.returncode == 1 and "path-exists" in bad.stdout  # listed among the kinds
+    d.start()
+    d.wait_state("w:s", "RUNNING")
+    retry_until(lambda: d.process("w:s")["health"] == "unhealthy", 15, 0.05, "unhealthy")
+    assert "no such path" in d.process("w:s")["health_reason"]
+    (d.conf / "ready").write_text("")
+    retry_until(lambda: d.process("w:s")["health"] == "healthy", 15, 0.05, "healthy")
+    health = [(e["from"], e["to"]) for e in events(d, "w:s", "--type", "health")]
+    assert health == [("unknown", "unhealthy"), ("unhealthy", "healthy")]

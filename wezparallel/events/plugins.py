@@ -6,6 +6,8 @@ any subset. We keep the specifications narrow:
 
 - `wezparallel_event(event)`: a listener, called with every event as a JSON-able dict.
 - `wezparallel_commands()`: click commands added to `wezparctl`.
+- `wezparallel_probe_kinds()`: health probe kinds, `{"kind": check}`; `check(options, context)`
+  returns True/False or (ok, reason). Workspace files may then use `kind:` with `options:`.
 
 Isolation: each plugin's listener runs in a thread of its own, fed through a bounded queue, so
 a plugin that raises is logged, one that is slow is logged and falls behind (events beyond its
@@ -30,6 +32,8 @@ from wezparallel.events.settings import EventSettings
 log = logging.getLogger(__name__)
 
 GROUP = "wezparallel"
+HOOKS = ("wezparallel_event", "wezparallel_commands", "wezparallel_probe_kinds")
+BUILTIN_PROBE_KINDS = frozenset({"exec", "http", "tcp", "output", "idle", "memory"})
 
 
 class Specs:
@@ -41,6 +45,11 @@ class Specs:
     def wezparallel_commands(self) -> list[Any]:
         """click commands to add to `wezparctl`."""
         return []
+
+    def wezparallel_probe_kinds(self) -> dict[str, Any]:
+        """Health probe kinds: name -> check(options: dict, context: dict) -> bool or
+        (bool, reason). Called in a worker thread, bounded by the probe's `timeout`."""
+        return {}
 
 
 @dataclass(frozen=True)
@@ -63,6 +72,7 @@ class Plugins:
     infos: list[PluginInfo] = field(default_factory=list)
     listeners: list[tuple[str, Callable[..., Any]]] = field(default_factory=list)
     commands: list[tuple[str, Callable[..., Any]]] = field(default_factory=list)
+    probe_kinds: dict[str, tuple[str, Callable[..., Any]]] = field(default_factory=dict)
 
 
 def load(group: str = GROUP) -> Plugins:
@@ -75,8 +85,7 @@ def load(group: str = GROUP) -> Plugins:
 
     manager = pluggy.PluginManager(GROUP)
     marker = pluggy.HookspecMarker(GROUP)
-    spec_class = type("Specs", (), {name: marker(getattr(Specs, name))
-                                    for name in ("wezparallel_event", "wezparallel_commands")})
+    spec_class = type("Specs", (), {name: marker(getattr(Specs, name)) for name in HOOKS})
     manager.add_hookspecs(spec_class)
     for ep in entry_points:
         dist = ep.dist.name if ep.dist is not None else "?"
@@ -101,7 +110,26 @@ def load(group: str = GROUP) -> Plugins:
         for impl in manager.hook.wezparallel_commands.get_hookimpls():
             if impl.plugin_name == ep.name:
                 found.commands.append((ep.name, impl.function))
+        _add_probe_kinds(found, ep.name, manager)
     return found
+
+
+def _add_probe_kinds(found: Plugins, name: str, manager: Any) -> None:
+    """A plugin's probe kinds; one whose hook fails or claims a built-in kind is logged."""
+    for impl in manager.hook.wezparallel_probe_kinds.get_hookimpls():
+        if impl.plugin_name != name:
+            continue
+        try:
+            kinds = dict(impl.function())
+        except Exception as exc:
+            log.warning("plugin %s: its probe kinds failed: %s", name, exc)
+            continue
+        for kind, check in kinds.items():
+            if kind in BUILTIN_PROBE_KINDS or kind in found.probe_kinds or not callable(check):
+                log.warning("plugin %s: probe kind %r ignored (built in, taken or not "
+                            "callable)", name, kind)
+                continue
+            found.probe_kinds[kind] = (name, check)
 
 
 def commands(group: str = GROUP) -> dict[str, Any]:

@@ -26,7 +26,9 @@ from wezparallel.events.journal import FILE_NAME as JOURNAL_FILE
 from wezparallel.events.journal import Journal
 from wezparallel.events.plugins import PluginListeners
 from wezparallel.events.plugins import load as load_plugins
+from wezparallel.events.probes import with_plugin_kinds
 from wezparallel.events.settings import EventSettings
+from wezparallel.health.probes import run_check
 from wezparallel.metrics.settings import MetricsSettings
 from wezparallel.paths import Paths, ensure_private_dir
 from wezparallel.plan import lifecycle as lc
@@ -113,8 +115,10 @@ class Daemon:
                                      self.persistence, self.launcher)
         self.agents = AgentTracker(self.clock, self.launcher.remember_conversation)
         self.notices = Notices(self.clock)
+        self.plugins = load_plugins()
         self.health = HealthRunner(self.supervisor, self.clock, activity=self.agents.get,
-                                   notify=self.notices.add)
+                                   notify=self.notices.add,
+                                   check=with_plugin_kinds(self.plugins, run_check))
         self.screen = ScreenPoller(self.supervisor, self.agents, self.clock)
         # after the tracker: it forgets a hook-less agent that the poller then takes on
         self.supervisor.observers += [self.launcher, self.agents, self.health, self.screen]
@@ -125,7 +129,6 @@ class Daemon:
         self.hooks = HookRunner(self._spec_of, self.notices.add, settings.events,
                                 settings.environ)
         self.bus.listeners.append(self.hooks.on_event)
-        self.plugins = load_plugins()
         self.plugin_listeners = PluginListeners(self.plugins, settings.events)
         if self.plugin_listeners.workers:
             self.bus.listeners.append(self.plugin_listeners.on_event)
@@ -151,7 +154,7 @@ class Daemon:
 
     def read_config(self) -> ConfigSnapshot:
         return config_mod.load(self.paths.conf_dir, self.settings.environ, self.config,
-                               self.clock.wall())
+                               self.clock.wall(), frozenset(self.plugins.probe_kinds))
 
     def preview(self, snapshot: ConfigSnapshot) -> Plan:
         """What applying `snapshot` would do now, without doing it."""

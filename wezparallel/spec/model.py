@@ -108,6 +108,7 @@ class HealthProbe:
     pattern: str | None = None
     duration: float | None = None
     max_bytes: int | None = None
+    options: str = "{}"  # a plugin kind's `options:` as JSON (sorted keys): hashable, frozen
 
 
 @dataclass(frozen=True)

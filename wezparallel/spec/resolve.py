@@ -9,6 +9,7 @@ dependencies on names of the same file. Every problem is located; values that co
 from __future__ import annotations
 
 import difflib
+import json
 import os
 import shlex
 import signal
@@ -314,7 +315,7 @@ class _Process:
             host=p.get("host", "127.0.0.1"), port=p.get("port"), pattern=p.get("pattern"),
             duration=None if duration is None else self.duration(duration, "health", i,
                                                                  "duration"),
-            max_bytes=max_bytes,
+            max_bytes=max_bytes, options=json.dumps(p.get("options") or {}, sort_keys=True),
         )
 
     def pane(self) -> PaneSpec:

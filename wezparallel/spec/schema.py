@@ -45,20 +45,29 @@ def schema() -> dict[str, Any]:
     return loaded
 
 
+def with_probe_kinds(kinds: frozenset[str]) -> dict[str, Any]:
+    """The schema with health probe kinds that plugins provide added to the built-in ones."""
+    extended: dict[str, Any] = json.loads(schema_text())
+    kind = extended["$defs"]["probe"]["properties"]["kind"]
+    kind["enum"] = [*kind["enum"], *sorted(kinds - set(kind["enum"]))]
+    kind["x-error"] = f"must be one of {', '.join(kind['enum'])}"
+    return extended
+
+
 @functools.cache
-def _validator() -> Draft202012Validator:
-    """Built once, on the first check."""
+def _validator(probe_kinds: frozenset[str] = frozenset()) -> Draft202012Validator:
+    """Built once per set of plugin probe kinds, on the first check."""
     from jsonschema import Draft202012Validator
 
-    return Draft202012Validator(schema())
+    return Draft202012Validator(with_probe_kinds(probe_kinds) if probe_kinds else schema())
 
 
-def check(doc: Document) -> list[Problem]:
+def check(doc: Document, probe_kinds: frozenset[str] = frozenset()) -> list[Problem]:
     """Every schema problem of `doc`, each reduced to its real cause and located."""
     from jsonschema.exceptions import best_match
 
     problems: dict[tuple[int, int, str], Problem] = {}
-    for error in _validator().iter_errors(doc.data):
+    for error in _validator(probe_kinds).iter_errors(doc.data):
         for problem in describe(best_match([error]), doc):
             problems.setdefault((problem.line, problem.column, problem.message), problem)
     return sorted(problems.values(), key=lambda p: (p.line, p.column, p.message))
