@@ -6,10 +6,13 @@ import json
 import os
 import signal
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
 from tests.support import DaemonProcess, retry_until, script
+from wezparallel.events.journal import FILE_NAME, Journal
+from wezparallel.events.model import Event
 
 HOOKED = """workspace: w
 on:
@@ -171,3 +174,16 @@ def test_report_counts_crashes_and_restarts_from_the_journal(daemon_factory) -> 
     assert text[2].split()[0] == "w:t" and text[2].split()[2:4] == ["0", "0"]
     bad = d.ctl("report", "--since", "42")
     assert bad.returncode == 2 and "duration" in bad.stderr
+
+
+def test_event_retention_is_a_daemon_option(daemon_factory) -> None:
+    d = daemon_factory({}, extra=("--event-retention", "2"))
+    now = time.time()
+    journal = Journal(d.state / FILE_NAME)
+    journal.append([Event(1, now - 3 * 86400, "notice", None, {"message": "three days ago"}),
+                    Event(2, now - 86400, "notice", None, {"message": "yesterday"})])
+    journal.close()
+    d.start()
+    kept = events(d, "--type", "notice")
+    assert [e["message"] for e in kept] == ["yesterday"]
+    assert events(d)[-1]["seq"] > 2  # numbering went on after the stored events
