@@ -26,10 +26,10 @@ log = logging.getLogger("wezparallel")
 async def serve(paths: Paths, backend: str | None, watch: bool = True,
                 metrics_interval: float = 5.0, metrics_idle_interval: float = 60.0,
                 event_retention_days: float = 7.0) -> None:
+    from wezparallel.events.settings import DAY, EventSettings
     from wezparallel.ipc.handlers import handlers_for
     from wezparallel.ipc.server import IpcServer
     from wezparallel.metrics.settings import MetricsSettings
-    from wezparallel.events.settings import DAY, EventSettings
     from wezparallel.runtime.daemon import Daemon, DaemonSettings
 
     metrics = MetricsSettings(interval=metrics_interval,
