@@ -66,11 +66,15 @@ class Subscription:
         self.last_seq = event.seq
         return event
 
-    async def next_batch(self, limit: int) -> list[Event] | None:
-        """Up to `limit` queued events (waiting for the first), or None as `next` does."""
+    async def next_batch(self, limit: int, linger: float = 0.0) -> list[Event] | None:
+        """Up to `limit` queued events (waiting for the first, then `linger` seconds for more),
+        or None as `next` does. Lingering turns a burst into a few writes instead of one per
+        loop iteration, leaving the loop to supervision while the burst lasts."""
         first = await self.next()
         if first is None:
             return None
+        if linger > 0 and len(self._items) < limit - 1:
+            await asyncio.sleep(linger)
         batch = [first]
         while self._items and len(batch) < limit:
             batch.append(self._items.popleft())

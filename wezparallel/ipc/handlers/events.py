@@ -12,6 +12,7 @@ from wezparallel.runtime.status import status_object
 
 MAX_QUEUE = 100_000
 BATCH = 500  # events per stream item when the client asks for `batch`
+LINGER = 0.02  # seconds a batching subscriber waits for more events after the first
 
 
 def handlers(d: Daemon) -> dict[str, Callable[[dict[str, Any]], Awaitable[Any]]]:
@@ -73,7 +74,7 @@ def _subscribe(d: Daemon, params: dict[str, Any]) -> AsyncIterator[Any]:
                 for i in range(0, len(past), batch or 1):
                     yield shaped([e.to_json() for e in past[i:i + (batch or 1)]])
             while sub is not None:
-                live = await sub.next_batch(batch or 1)
+                live = await sub.next_batch(batch or 1, LINGER if batch else 0.0)
                 if live is None and sub.closed:
                     return
                 if live is None:
