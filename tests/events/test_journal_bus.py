@@ -106,3 +106,26 @@ def test_a_failing_listener_is_logged_and_the_others_still_run(caplog) -> None:
     bus.listeners += [broken, lambda e: seen.append(e.seq)]
     bus.publish("notice", None, {"message": "x"})
     assert seen == [1] and "event listener failed" in caplog.text
+
+
+def test_an_event_published_from_a_worker_thread_is_handed_to_the_loop(tmp_path: Path) -> None:
+    import threading
+
+    async def scenario() -> None:
+        bus = EventBus(FakeClock(), Journal(tmp_path / "events.sqlite"))
+        sub = bus.subscribe(Filter())
+        bus.publish("daemon", None, {"what": "started"})  # on the loop: the bus knows it
+        result: list[object] = []
+        worker = threading.Thread(
+            target=lambda: result.append(bus.publish("notice", None, {"message": "worker"})))
+        worker.start()
+        worker.join()
+        assert result == [None]  # deferred, not numbered in the worker
+        got = [await sub.next(), await sub.next()]
+        assert [e.seq for e in got if e is not None] == [1, 2]
+        await asyncio.sleep(0)
+        assert bus.journal is not None and bus.journal.enabled
+        assert [e.fields for e in bus.journal.read()][-1] == {"message": "worker"}
+        bus.close()
+
+    asyncio.run(scenario())

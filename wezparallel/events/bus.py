@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections import deque
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -91,11 +92,20 @@ class EventBus:
         self._flush_scheduled = False
         self._subscriptions: set[Subscription] = set()
         self.listeners: list[Listener] = []
+        self._loop: asyncio.AbstractEventLoop | None = None  # the loop that owns the bus
+        self._thread = 0  # and its thread
 
-    def emit(self, draft: Draft) -> Event:
+    def emit(self, draft: Draft) -> Event | None:
         return self.publish(draft.type, draft.id, draft.fields)
 
-    def publish(self, type: str, id: str | None, fields: Mapping[str, Any]) -> Event:
+    def publish(self, type: str, id: str | None, fields: Mapping[str, Any]) -> Event | None:
+        """Number and fan out one event. From a thread other than the loop's (a worker), it
+        is handed to the loop instead (None is returned): subscriptions and the journal's
+        connection belong to the loop."""
+        if self._elsewhere():
+            assert self._loop is not None
+            self._loop.call_soon_threadsafe(self.publish, type, id, fields)
+            return None
         self.seq += 1
         event = Event(self.seq, self.clock.wall(), type, id, dict(fields))
         self._pending.append(event)
@@ -126,6 +136,16 @@ class EventBus:
     def subscribers(self) -> int:
         return len(self._subscriptions)
 
+    def _elsewhere(self) -> bool:
+        """Called from a thread other than the live loop's, which has no loop of its own."""
+        if self._loop is None or self._loop.is_closed() or threading.get_ident() == self._thread:
+            return False
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return True
+        return False
+
     def _schedule_flush(self) -> None:
         if self._flush_scheduled:
             return
@@ -134,6 +154,7 @@ class EventBus:
         except RuntimeError:
             self.flush()  # no loop (start-up, tests): write at once
             return
+        self._loop, self._thread = loop, threading.get_ident()
         self._flush_scheduled = True
         loop.call_soon(self.flush)
 
