@@ -187,3 +187,17 @@ def test_event_retention_is_a_daemon_option(daemon_factory) -> None:
     kept = events(d, "--type", "notice")
     assert [e["message"] for e in kept] == ["yesterday"]
     assert events(d)[-1]["seq"] > 2  # numbering went on after the stored events
+
+
+def test_a_follower_ends_cleanly_when_the_daemon_stops(daemon_factory) -> None:
+    d = daemon_factory({"w.yaml": "workspace: w\nprocesses:\n"
+                                  "  s: {command: sleep 600, start_secs: 0}\n"}).start()
+    d.wait_state("w:s", "RUNNING")
+    follower = _follower(d)
+    assert follower.stdout is not None
+    assert json.loads(follower.stdout.readline())["type"] == "daemon"  # subscribed
+    assert d.stop() == 0
+    rest, err = follower.communicate(timeout=30)
+    assert follower.returncode == 0, err
+    tail = [json.loads(line) for line in rest.splitlines()][-3:]
+    assert [(e.get("what") or e["to"]) for e in tail] == ["stopping", "STOPPING", "STOPPED"]
