@@ -24,6 +24,7 @@ from wezparallel.spec.model import Layout, PaneSpec, ProcessSpec
 FAKE = Path(__file__).parent.parent / "fakes" / "wezterm"
 LOOP = "while read l; do echo \"got: $l\"; done"
 SLEEP = ("sleep", "30")
+CLI = ("cli", "--no-auto-start")  # every call: never start a hidden mux server
 
 
 @pytest.fixture
@@ -80,14 +81,14 @@ def test_exact_argv_for_a_window_then_a_split(wez: Box) -> None:
              wez.spec("b", *SLEEP, layout=Layout.COLUMNS)]
     handles = run(lambda: spawn_all(backend, specs))
     assert [h.pane for h in handles] == ["0", "1"]
-    listing = ["cli", "--no-auto-start", "list", "--format", "json"]
+    listing = [*CLI, "list", "--format", "json"]
     assert argvs(wez) == [
         ["--version"], listing,
-        ["cli", "--no-auto-start", "spawn", "--new-window", "--workspace", "ws", "--cwd", str(wez.root), "--",
+        [*CLI, "spawn", "--new-window", "--workspace", "ws", "--cwd", str(wez.root), "--",
          *wrapped(wez, "a", *SLEEP)],
-        ["cli", "--no-auto-start", "set-tab-title", "--pane-id", "0", "ws"],
+        [*CLI, "set-tab-title", "--pane-id", "0", "ws"],
         listing,
-        ["cli", "--no-auto-start", "split-pane", "--pane-id", "0", "--right", "--top-level", "--percent", "50",
+        [*CLI, "split-pane", "--pane-id", "0", "--right", "--top-level", "--percent", "50",
          "--cwd", str(wez.root), "--", *wrapped(wez, "b", *SLEEP)],
     ]
 
@@ -188,7 +189,7 @@ def test_with_hold_a_restart_replaces_the_dead_pane(wez: Box,
     first, second = run(scenario)
     live = [p.pane_id for p in make(wez).list_panes()]
     assert live == [second.pane] and first.pane != second.pane
-    assert ["cli", "--no-auto-start", "kill-pane", "--pane-id", first.pane] in argvs(wez)
+    assert [*CLI, "kill-pane", "--pane-id", first.pane] in argvs(wez)
 
 
 async def wait_child(backend: WezTermBackend, handle: Handle) -> int:
@@ -216,9 +217,9 @@ def test_send_then_capture_round_trip_and_broadcast(wez: Box) -> None:
     assert all("got: everyone" in s for s in screens)
     assert "got: solo" not in screens[1]
     log = argvs(wez)
-    assert ["cli", "--no-auto-start", "send-text", "--pane-id", hs[0].pane] in log
-    assert ["cli", "--no-auto-start", "send-text", "--pane-id", hs[0].pane, "--no-paste", "\r"] in log
-    assert ["cli", "--no-auto-start", "get-text", "--pane-id", hs[0].pane, "--start-line", "-40"] in log
+    assert [*CLI, "send-text", "--pane-id", hs[0].pane] in log
+    assert [*CLI, "send-text", "--pane-id", hs[0].pane, "--no-paste", "\r"] in log
+    assert [*CLI, "get-text", "--pane-id", hs[0].pane, "--start-line", "-40"] in log
 
 
 def test_a_fresh_backend_adopts_by_pane_wrapper_pid_and_start_time(wez: Box) -> None:
@@ -269,16 +270,16 @@ def test_a_remote_domain_pane_runs_the_program_directly(wez: Box) -> None:
 
     h, info = run(scenario)
     assert h.pid == 0 and not info.known
-    assert ["cli", "--no-auto-start", "spawn", "--domain-name", "SSHMUX:devbox", "--new-window", "--workspace",
+    assert [*CLI, "spawn", "--domain-name", "SSHMUX:devbox", "--new-window", "--workspace",
             "ws", "--cwd", str(wez.root), "--", *SLEEP] in argvs(wez)
-    assert ["cli", "--no-auto-start", "kill-pane", "--pane-id", h.pane] in argvs(wez)
+    assert [*CLI, "kill-pane", "--pane-id", h.pane] in argvs(wez)
 
 
 def test_attach_activates_and_layout_is_refused_clearly(wez: Box) -> None:
     backend = make(wez)
     h = run(lambda: spawn(backend, wez.spec("a", *SLEEP)))
     assert backend.attach(h, {}) is None
-    assert ["cli", "--no-auto-start", "activate-pane", "--pane-id", h.pane] in argvs(wez)
+    assert [*CLI, "activate-pane", "--pane-id", h.pane] in argvs(wez)
     with pytest.raises(PermanentError, match="cannot re-arrange"):
         backend.apply_layout("ws", Layout.ROWS)
 
@@ -291,8 +292,8 @@ def test_an_old_release_is_refused_naming_the_missing_verbs(
         backend.list_panes()
     assert str(err.value) == (
         f"{FAKE} 20230320 is too old for wezparallel: `wezterm cli` lacks activate-pane "
-        "(since 20230326), kill-pane (since 20230326), set-tab-title (since 20230408); install WezTerm 20230408 or newer, "
-        "or use backend: tmux")
+        "(since 20230326), kill-pane (since 20230326), set-tab-title (since 20230408); "
+        "install WezTerm 20230408 or newer, or use backend: tmux")
     assert argvs(wez) == [["--version"]]
 
 
