@@ -19,6 +19,7 @@ from tests.panes.conftest import Box, Exits
 from tests.panes.test_wezterm import FAKE, SLEEP, argvs, make, spawn
 from tests.support import retry_until
 from tests.wezgui import FakeGui, start_gui
+from wezparallel.backends.base import Handle
 from wezparallel.backends.wezterm_gui import WezTermNotRunning
 from wezparallel.errors import SpawnError
 from wezparallel.spec.model import Layout, PaneSpec
@@ -65,6 +66,11 @@ def test_without_a_running_wezterm_a_call_fails_clearly_and_starts_nothing(bare:
         f"WezTerm is not running: no live gui-sock-* in {bare.root}/run/wezterm. Start WezTerm")
     assert not hidden_mux(bare).exists()
     assert ["wezterm-mux-server", "--daemonize"] not in argvs(bare)
+
+
+def test_without_a_running_wezterm_nothing_is_adopted_and_the_daemon_goes_on(bare: Box) -> None:
+    handle = Handle("ws:a", os.getpid(), "wezterm", None, "3")
+    assert make(bare).adopt(handle) is False
 
 
 def test_an_inherited_socket_of_a_gui_that_exited_is_not_used(

@@ -31,7 +31,7 @@ import psutil
 from wezparallel.backends import layouts
 from wezparallel.backends.base import ExitCallback, Handle
 from wezparallel.backends.wezterm_cmd import WezTermCli
-from wezparallel.backends.wezterm_gui import gui_pid
+from wezparallel.backends.wezterm_gui import WezTermNotRunning, gui_pid
 from wezparallel.backends.wrapper import (
     WrappedProcesses,
     check_startable,
@@ -129,7 +129,12 @@ class WezTermBackend:
         await self._procs.stop(handle, signum, timeout)
 
     def adopt(self, handle: Handle) -> bool:
-        pane = next((p for p in self.list_panes() if p.pane_id == handle.pane), None)
+        try:
+            panes = self.list_panes()
+        except WezTermNotRunning as exc:  # the GUI is gone, and its panes with it
+            log.warning("%s: cannot be adopted: %s", handle.id, exc)
+            return False
+        pane = next((p for p in panes if p.pane_id == handle.pane), None)
         if pane is None or not same_process(handle.pid, handle.create_time) \
                 or not _same_tty(handle.pid, pane.tty_name):
             return False

@@ -20,13 +20,22 @@ import socket
 from collections.abc import Mapping
 from pathlib import Path
 
-from wezparallel.errors import TemporaryError
+from wezparallel.errors import BackendError
 
 GUI_SOCK_PREFIX = "gui-sock-"
 
 
-class WezTermNotRunning(TemporaryError):
-    """No WezTerm answers: nothing to put panes in (yet). Temporary: the user may start it."""
+class WezTermNotRunning(BackendError):
+    """No WezTerm answers: nothing to put panes in (yet). A `BackendError` like any failed
+    `wezterm cli` call (so every path that copes with one copes with this), and not a
+    permanent one: the user may start WezTerm, and a spawn is retried with backoff."""
+
+    def __init__(self, message: str) -> None:
+        BackendError.__init__(self, "wezterm", ("cli",), 1, message)
+        self.args = (message,)
+
+    def __str__(self) -> str:
+        return str(self.args[0])
 
 
 def runtime_dir(environ: Mapping[str, str]) -> Path:
