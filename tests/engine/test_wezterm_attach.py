@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import DaemonProcess, script
+from tests.support import DaemonProcess, retry_until, script
 from tests.wezgui import FakeGui, start_gui
 
 FAKES = Path(__file__).parent.parent / "fakes"
@@ -117,3 +117,23 @@ def test_attach_of_a_shown_workspace_asks_nothing(setup: tuple[DaemonProcess, Fa
     asked: list[dict[str, str]] = []
     code, out = attach_in_pty(d, in_wezterm(), asked.append)
     assert code == 0 and asked == [] and b"activated the pane of ws:a" in out
+
+
+def test_a_daemon_without_a_running_wezterm_says_so_and_starts_no_mux_server(
+        daemon_factory: Callable[..., DaemonProcess], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", f"{FAKES}{os.pathsep}{os.environ['PATH']}")
+    for var in ("WEZTERM_PANE", "WEZTERM_UNIX_SOCKET", "DISPLAY", "TMUX", "TMUX_PANE"):
+        monkeypatch.delenv(var, raising=False)
+    d = daemon_factory({"ws.yaml": WORKSPACE}, backend="wezterm")
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(d.root / "xdg"))
+    d.start()
+
+    def failed() -> dict[str, object] | None:
+        p = d.process("ws:a")
+        return p if p["error"] else None
+
+    p = retry_until(failed, 15, 0.05, "ws:a's failed start")
+    assert str(p["error"]).startswith("WezTerm is not running: no live gui-sock-* in "
+                                      f"{d.root}/xdg/wezterm")
+    assert p["state"] in ("BACKOFF", "STARTING")
+    assert not (d.root / "xdg" / "wezterm" / "sock").exists()
