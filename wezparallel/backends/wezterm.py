@@ -243,7 +243,10 @@ class WezTermBackend:
         elif not ours:
             pane = self.cli.run("spawn", "--new-window", "--workspace", spec.workspace,
                                 "--cwd", spec.cwd, "--", *command).strip()
-            self.cli.run("set-tab-title", "--pane-id", pane, spec.workspace)
+            try:  # cosmetic, and a program that exits at once takes its pane (and tab) along
+                self.cli.run("set-tab-title", "--pane-id", pane, spec.workspace)
+            except BackendError as exc:
+                log.debug("%s: no tab title: %s", spec.id, exc)
         else:
             layout = self._layout.get(spec.workspace, spec.layout)
             previous = ours[-1].pane_id
