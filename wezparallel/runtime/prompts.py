@@ -156,7 +156,8 @@ class PromptSender:
 
 _UNKNOWN = {
     None: "no hooks report its prompts (claude.hooks: false): submission not confirmed",
-    A.BUSY: "it was busy: the prompt waits in its input box until the turn ends",
+    A.BUSY: "it was busy, so its submission is not known yet: a `wait --until idle` may end "
+            "with the turn it was in",
     A.WAITING: "it was waiting for an answer: the text went to its question",
     A.EXITED: "its session had ended",
 }
