@@ -122,6 +122,19 @@ def test_send_then_wait_idle_submits_every_time(daemons: Daemons) -> None:
     assert _done_lines(_screen(d, "ws:agent")) == [f"● Done: task {i}" for i in range(22)]
 
 
+def test_sends_in_a_row_each_submit_also_while_the_agent_is_busy(daemons: Daemons) -> None:
+    """No wait in between: most prompts find the agent still in the previous turn, and each
+    is still submitted on its own (none merged into another, none left in the box)."""
+    d = daemons("tmux", lambda root: {"agent": _agent(_claude(root), root)})
+    _idle(d, "ws:agent")
+    for i in range(20):
+        out = _ctl(d, "send", "ws:agent", f"job {i}")
+        assert out.returncode == 0, out.stderr + d.daemon_log()[-3000:]
+        assert out.stdout.strip() == "sent to ws:agent (submitted)", out.stderr
+    _idle(d, "ws:agent")
+    assert _done_lines(_screen(d, "ws:agent")) == [f"● Done: job {i}" for i in range(20)]
+
+
 @pytest.mark.parametrize("backend", ["tmux", "wezterm"])
 def test_a_multi_line_prompt_arrives_as_one_message(daemons: Daemons, backend: str) -> None:
     d = daemons(backend, lambda root: {"agent": _agent(_claude(root), root)})

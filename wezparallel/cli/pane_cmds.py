@@ -36,8 +36,8 @@ def send(ctx: click.Context, args: tuple[str, ...], workspace: str | None, to_al
 
     \b
     wezparctl send web:agent "run the tests"
-    wezparctl send --workspace web "git pull"     (every agent of a workspace)
-    wezparctl send -w web --all-panes "q"         (every pane of it, dev servers too)
+    wezparctl send --workspace web "commit your work"   (every agent of a workspace)
+    wezparctl send -w web --all-panes "q"               (every pane of it, dev servers too)
     wezparctl send --all --no-enter "/clear"
     """
     *ids, text = args
