@@ -76,6 +76,7 @@ local function prompt_for(ctx, window, pane, args, description)
         for _, a in ipairs(args) do
           full[#full + 1] = a
         end
+        full[#full + 1] = '--' -- the line is text, even when it starts with a dash
         full[#full + 1] = line
         run_verb(ctx, win, full)
       end
