@@ -54,8 +54,9 @@ def test_crash_after_running_restarts_at_once_then_backoff_grows(tmp_path: Path)
         await h.settle()
         assert h.state("w:a") == State.RUNNING
         assert h.backend is not None
+        h.clock.advance(59.0)  # a run that lasted backoff.reset_after
         h.backend.exit("w:a", ExitInfo(code=0))
-        await h.settle()  # no delay on the first restart after RUNNING
+        await h.settle()  # no delay on the first restart after a run that lasted
         assert h.state("w:a") == State.STARTING and h.sup.statuses["w:a"].restarts == 1
         h.backend.exit("w:a", ExitInfo(code=1))  # dies before start_secs: a failed start
         await h.settle()
