@@ -8,7 +8,7 @@ from typing import Any
 from wezparallel.ipc.handlers import params as p
 from wezparallel.plan.lifecycle import UP_STATES, State
 from wezparallel.runtime.daemon import Daemon
-from wezparallel.runtime.status import process_object, resolve_ids, status_object
+from wezparallel.runtime.status import process_object, resolve_ids, resolve_one, status_object
 
 DEFAULT_TIMEOUT = 30.0  # seconds a start/stop/restart waits for its outcome
 
@@ -68,7 +68,7 @@ async def _change(d: Daemon, params: dict[str, Any], verb: str) -> dict[str, Any
 async def _logs(d: Daemon, params: dict[str, Any]) -> Any:
     from wezparallel.backends.logfile import follow, tail
 
-    (pid,) = resolve_ids(d, [p.string(params, "id")])[:1]
+    pid = resolve_one(d, p.string(params, "id"))
     lines = int(p.number(params, "lines", 50))
     path = d.supervisor.log_path(pid)
     backend = d.supervisor.backend_of(pid)
