@@ -91,6 +91,16 @@ def test_reset_after_zero_is_supervisords_rule() -> None:
     assert (st.state, st.retry_at, st.fails) == (State.EXITED, T + 1.5, 0)
 
 
+def test_with_reset_after_zero_failed_starts_still_end_fatal() -> None:
+    s = spec(start_secs=1.0, max_restarts=2, backoff=Backoff(reset_after=0))
+    st = lc.on_spawned(lc.initial(s, T), s, 1, T, counts_as_restart=False)
+    st = lc.on_exit(st, ExitInfo(1), T + 0.5)
+    assert (st.state, st.fails) == (State.BACKOFF, 1)
+    st = lc.on_exit(lc.on_spawned(st, s, 2, T + 1, counts_as_restart=True), ExitInfo(1),
+                    T + 1.5)
+    assert (st.state, st.fails) == (State.FATAL, 2)
+
+
 def test_an_exit_the_policy_does_not_restart_is_no_crash() -> None:
     s = spec(restart=RestartPolicy.ON_FAILURE, max_restarts=1)
     st = lc.on_exit(up(s), ExitInfo(0), T + 2)

@@ -154,7 +154,7 @@ def on_spawn_failed(st: ProcessStatus, spec: ProcessSpec, error: str, now: float
 
 
 def _streak(st: ProcessStatus) -> int:
-    """Failed starts so far in this row. Leaving FATAL by a spawn means the config changed
+    """Short runs so far in this row. Leaving FATAL by a spawn means the config changed
     (a user start passes through STOPPED and resets it), so that is a fresh row."""
     return 0 if st.state == S.FATAL else st.fails
 
@@ -178,7 +178,9 @@ def on_exit(st: ProcessStatus, exit: ExitInfo, now: float) -> ProcessStatus:
     if st.state not in UP_STATES and st.state != S.STOPPING:
         return st  # a late duplicate event; nothing runs any more
     uptime = now - (st.started_at if st.started_at is not None else now)
-    lasted = spec is not None and uptime >= spec.backoff.reset_after
+    # a run lasted once it passed both start_secs and reset_after: with `reset_after: 0` a
+    # failed start must still count
+    lasted = spec is not None and uptime >= max(spec.backoff.reset_after, spec.start_secs)
     common: dict[str, object] = {"pid": None, "last_exit": exit}
     if lasted:
         st = replace(st, fails=0)
