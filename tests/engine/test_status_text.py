@@ -115,7 +115,7 @@ def test_an_unknown_id_or_a_pattern_matching_nothing_fails_every_verb(
     assert wrong == {}
 
 
-@pytest.mark.parametrize("verb", ["logs", "capture", "attach", "metrics"])
+@pytest.mark.parametrize("verb", ["capture", "attach", "metrics"])
 def test_a_verb_for_one_process_refuses_a_pattern_matching_several(
         daemon_factory: Any, verb: str) -> None:
     d = daemon_factory(CONF).start()
