@@ -18,7 +18,7 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON."
               required=True, help="The activity to wait for.")
 @click.option("--any", "any_", is_flag=True,
               help="With a pattern: return when the first matching agent gets there.")
-@click.option("--timeout", type=DURATION, default=300.0, show_default=True,
+@click.option("--timeout", type=DURATION, default="5m", show_default=True,
               help="How long to wait (2s, 5m, or seconds); exit 1 when it passes.")
 @click.pass_context
 def wait(ctx: click.Context, process_id: str, until: str, any_: bool, timeout: float) -> None:

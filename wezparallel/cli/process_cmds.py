@@ -33,7 +33,7 @@ def _change_command(verb: str) -> click.Command:
     @click.command(name=verb, help=f"{verb.capitalize()} processes (ws:name, ws:*, ws or all) "
                    "and wait for the outcome.")
     @click.argument("ids", nargs=-1, required=True)
-    @click.option("--timeout", type=DURATION, default=30.0, show_default=True,
+    @click.option("--timeout", type=DURATION, default="30s", show_default=True,
                   help="How long to wait for the outcome (10s, 2m, or seconds).")
     @click.option("--no-wait", is_flag=True, help="Return at once.")
     @json_option
