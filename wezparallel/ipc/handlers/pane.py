@@ -23,7 +23,7 @@ from wezparallel.ipc.handlers import params as p
 from wezparallel.plan.lifecycle import State
 from wezparallel.runtime.daemon import Daemon
 from wezparallel.runtime.prompts import PromptSender, Target
-from wezparallel.runtime.status import resolve_ids
+from wezparallel.runtime.status import resolve_ids, resolve_one
 from wezparallel.spec.model import Layout
 
 DEFAULT_LINES = 50  # lines `capture` returns when not told
@@ -189,7 +189,7 @@ def _workspace_ids(d: Daemon, workspace: str) -> list[str]:
 # --- capture and attach ------------------------------------------------------------------------
 
 def _capture(d: Daemon, params: dict[str, Any]) -> dict[str, Any]:
-    (pid,) = resolve_ids(d, [p.string(params, "id")])[:1]
+    pid = resolve_one(d, p.string(params, "id"))
     lines = int(p.number(params, "lines", DEFAULT_LINES))
     backend = d.supervisor.backend_of(pid)
     handle = _last_pane(d, pid)
@@ -212,7 +212,7 @@ def _log_tail(d: Daemon, pid: str, lines: int) -> list[str]:
 
 
 def _attach(d: Daemon, params: dict[str, Any]) -> dict[str, Any]:
-    (pid,) = resolve_ids(d, [p.string(params, "id")])[:1]
+    pid = resolve_one(d, p.string(params, "id"))
     environ = params.get("environ") or {}
     if not isinstance(environ, dict) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in environ.items()):
