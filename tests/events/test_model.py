@@ -9,7 +9,7 @@ from pathlib import Path
 from tests.engine.test_supervisor import Harness, spec
 from wezparallel.events.model import Draft, Event, Filter, StatusDiffer, hook_names, id_matches
 from wezparallel.plan.lifecycle import ExitInfo, ProcessStatus, State
-from wezparallel.spec.model import RestartPolicy
+from wezparallel.spec.model import Backoff, RestartPolicy
 
 
 class Recorder:
@@ -26,7 +26,8 @@ def test_crash_restart_backoff_fatal_yield_each_transition_once(tmp_path: Path) 
     async def scenario() -> None:
         h = Harness(tmp_path)
         rec = Recorder(h)
-        h.sup.set_desired({"w:a": spec("a", restart=RestartPolicy.ALWAYS, max_restarts=2)})
+        h.sup.set_desired({"w:a": spec("a", restart=RestartPolicy.ALWAYS, max_restarts=2,
+                                       backoff=Backoff(1.0, 8.0, 2.0, reset_after=0.0))})
         await h.settle()
         h.clock.advance(1.0)
         await h.settle()

@@ -48,13 +48,13 @@ def test_the_example_plugin_and_misbehaving_ones_never_delay_a_restart(
     monkeypatch.setenv("WEZPARALLEL_EVENT_LOG", str(log))
     monkeypatch.setenv("WEZPARALLEL_MISBEHAVE", "1")
     d = daemon_factory({"w.yaml": "workspace: w\nprocesses:\n  s: {command: sleep 600, "
-                        "start_secs: 0, restart: always}\n"}).start()
+                        "start_secs: 0, restart: always, backoff: {reset_after: 0}}\n"}).start()
     first = d.wait_state("w:s", "RUNNING")["pid"]
     os.kill(first, signal.SIGKILL)
     retry_until(lambda: (p := d.process("w:s"))["state"] == "RUNNING" and p["pid"] != first,
                 15, 0.05, "the restart")
     evs = events(d, "w:s", "--type", "state")
-    crash = next(e for e in evs if e["to"] == "EXITED")
+    crash = next(e for e in evs if e["to"] == "EXITED")  # at once: reset_after 0
     back = next(e for e in evs if e["seq"] > crash["seq"] and e["to"] == "RUNNING")
     assert back["time"] - crash["time"] < 1.0  # the sleeping plugin takes 3 s per event
 
