@@ -4,8 +4,9 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# Debian packages the tests drive for real (tmux panes, Lua specs, git worktrees, systemd-analyze).
-DEB_PACKAGES := tmux lua5.4 lua-busted lua-check git systemd
+# Debian packages the tests drive for real (tmux panes, Lua specs, git worktrees, systemd-analyze,
+# the dashboard's browser tests: Playwright drives Debian's chromium, never a downloaded one).
+DEB_PACKAGES := tmux lua5.4 lua-busted lua-check git systemd chromium
 
 .PHONY: run test lint bench deps venv clean lock
 

@@ -17,6 +17,9 @@ import pytest
 
 MARKER = "WEZPARALLEL_TEST_SESSION"
 os.environ.setdefault(MARKER, uuid.uuid4().hex)
+# Daemons under test serve no dashboard unless a test asks (`--dashboard 127.0.0.1:0`): dozens
+# of them would race for its default port and load aiohttp for nothing.
+os.environ["WEZPARALLEL_DASHBOARD"] = "off"
 
 
 def _marked_pids() -> list[int]:

@@ -47,6 +47,7 @@ COMMANDS: dict[str, str] = {
     "report": "wezparallel.cli.event_cmds:report",
     "worktree": "wezparallel.cli.agent_cmds:worktree",
     "service": "wezparallel.cli.service_cmds:service",
+    "dashboard": "wezparallel.cli.dashboard_cmds:dashboard",
 }
 
 

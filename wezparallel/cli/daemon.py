@@ -19,13 +19,17 @@ import click
 from wezparallel import __version__
 from wezparallel.errors import WezparallelError
 from wezparallel.paths import Paths, ensure_private_dir
+from wezparallel.web import settings as dashboard_settings
+from wezparallel.web.calls import dashboard_method
+from wezparallel.web.settings import DashboardAddress
 
 log = logging.getLogger("wezparallel")
 
 
 async def serve(paths: Paths, backend: str | None, watch: bool = True,
                 metrics_interval: float = 5.0, metrics_idle_interval: float = 60.0,
-                event_retention_days: float = 7.0) -> None:
+                event_retention_days: float = 7.0,
+                dashboard: DashboardAddress | None = None) -> None:
     from wezparallel.events.settings import DAY, EventSettings
     from wezparallel.ipc.handlers import handlers_for
     from wezparallel.ipc.server import IpcServer
@@ -37,10 +41,18 @@ async def serve(paths: Paths, backend: str | None, watch: bool = True,
         if metrics_interval > 0 else None
     daemon = Daemon(DaemonSettings(paths, backend=backend, metrics=metrics,
                                    events=EventSettings(retention=event_retention_days * DAY)))
-    server = IpcServer(paths.socket, handlers_for(daemon))
+    handlers = handlers_for(daemon)
+    web = None
+    handlers["dashboard"] = dashboard_method(lambda: web.url_with_token() if web else None)
+    server = IpcServer(paths.socket, handlers)
     await server.start()
     try:
         ensure_private_dir(paths.state_dir)
+        if dashboard is not None:  # aiohttp is imported only here
+            from wezparallel.web.server import start_dashboard
+
+            web = await start_dashboard(dashboard, handlers, paths.state_dir)
+            log.info("dashboard: %s", web.url_with_token())
         daemon.apply_config(daemon.read_config())
         daemon.bus.publish("daemon", None, {"what": "started", "version": __version__,
                                             "pid": os.getpid()})
@@ -63,6 +75,8 @@ async def serve(paths: Paths, backend: str | None, watch: bool = True,
             if watcher is not None:
                 watcher.stop()
     finally:
+        if web is not None:
+            await web.close()
         await server.close()
     log.info("wezparallel stopped")
 
@@ -86,19 +100,29 @@ async def serve(paths: Paths, backend: str | None, watch: bool = True,
 @click.option("--event-retention", type=click.FloatRange(min=0), default=7.0,
               show_default=True, metavar="DAYS",
               help="Days events stay in the journal (STATE_DIR/events.sqlite); 0 keeps all.")
+@click.option("--dashboard", "dashboard", metavar="HOST:PORT", default=None,
+              help="Serve the web dashboard there (loopback only; port 0: a free one) "
+              f"[env {dashboard_settings.ENV}; default on, 127.0.0.1:"
+              f"{dashboard_settings.DEFAULT_PORT}, or a free port when that one is taken].")
+@click.option("--no-dashboard", is_flag=True, help="No web dashboard (aiohttp is not loaded).")
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]),
               default="info", show_default=True)
 @click.version_option(__version__, prog_name="wezparallel")
 def cli(conf_dir: Path | None, state_dir: Path | None, socket_path: Path | None,
         backend: str | None, watch: bool, metrics_interval: float,
-        metrics_idle_interval: float, event_retention: float, log_level: str) -> None:
+        metrics_idle_interval: float, event_retention: float, dashboard: str | None,
+        no_dashboard: bool, log_level: str) -> None:
     """Run the wezparallel daemon: supervise the processes the workspace files describe."""
+    try:
+        address = dashboard_settings.resolve(dashboard, no_dashboard, os.environ)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
     logging.basicConfig(stream=sys.stderr, level=log_level.upper(),
                         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
     paths = Paths.resolve(conf_dir, state_dir, socket_path)
     try:
         asyncio.run(serve(paths, backend, watch, metrics_interval, metrics_idle_interval,
-                          event_retention))
+                          event_retention, address))
     except WezparallelError as exc:
         click.echo(f"wezparallel: {exc}", err=True)
         sys.exit(1)
