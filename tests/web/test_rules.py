@@ -36,7 +36,7 @@ def test_addresses_and_the_default() -> None:
     assert resolve(None, False, {"WEZPARALLEL_DASHBOARD": "off"}) is None
     assert resolve("127.0.0.1:5", False, {"WEZPARALLEL_DASHBOARD": "off"}) is not None
     assert resolve("127.0.0.1:5", True, {}) is None
-    with pytest.raises(ValueError, match="^WEZPARALLEL_DASHBOARD: '1.2.3.4' is not a loopback"):
+    with pytest.raises(ValueError, match=r"^WEZPARALLEL_DASHBOARD: '1\.2\.3\.4' is not a loopback"):
         resolve(None, False, {"WEZPARALLEL_DASHBOARD": "1.2.3.4:80"})
 
 

@@ -58,7 +58,9 @@ class DashboardServer:
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
         for i, port in enumerate(address.candidates()):
-            site = web.TCPSite(self._runner, address.host, port, reuse_address=False)
+            # SO_REUSEADDR: a restarted daemon takes its port back from the last one's
+            # TIME_WAIT connections (on Linux it never lets two listeners share a port)
+            site = web.TCPSite(self._runner, address.host, port, reuse_address=True)
             try:
                 await site.start()
             except OSError as exc:
