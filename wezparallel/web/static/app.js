@@ -163,6 +163,7 @@ function updateRow(p) {
   c.name.firstChild.setAttribute("aria-expanded", String(opened.has(p.id)));
   setText(c.state.firstChild, p.state);
   c.state.firstChild.dataset.state = p.state;
+  setText(c.state.lastChild, why(p));
   c.state.title = p.error || p.exit || "";
   setText(c.pid, p.pid ?? "–");
   setText(c.uptime, uptime(p));
@@ -195,7 +196,7 @@ function makeRow(p) {
   toggle.textContent = p.id;
   toggle.title = "Show its log (and a prompt box for an agent)";
   cells.name.append(toggle);
-  cells.state.append(el("span", "state"));
+  cells.state.append(el("span", "state"), el("small", "why"));
   cells.health.append(el("span", "health"));
   cells.activity.append(el("span", "activity"));
   cells.cpu.append(document.createTextNode(""), svg("svg", "spark"));
@@ -397,6 +398,15 @@ function svg(tag, cls = "") {
 function setText(node, value) {
   const text = String(value);
   if (node.textContent !== text) node.textContent = text;
+}
+
+// Why a process is down, in a few words: the exit or error, and when it is tried again.
+function why(p) {
+  if (["RUNNING", "STARTING", "STOPPED"].includes(p.state)) return "";
+  const reason = p.error || p.exit || "";
+  const retry = p.state === "BACKOFF" && p.retry_in != null ? `retry in ${duration(p.retry_in)}` : "";
+  const text = [reason, retry].filter(Boolean).join(", ");
+  return text;
 }
 
 function uptime(p) {
