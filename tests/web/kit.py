@@ -112,12 +112,13 @@ def page_for(browser: Any) -> Iterator[Callable[[DaemonProcess], Any]]:
     contexts: list[Any] = []
     errors: list[str] = []
 
-    def open_page(d: DaemonProcess, width: int = 1400, height: int = 900) -> Any:
+    def open_page(d: DaemonProcess, width: int = 1400, height: int = 900,
+                  query: str = "") -> Any:
         context = browser.new_context(viewport={"width": width, "height": height})
         contexts.append(context)
         page = context.new_page()
         page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.goto(dashboard_url(d))
+        page.goto(dashboard_url(d) + query)
         page.wait_for_selector("#conn[data-state=live]")
         return page
 

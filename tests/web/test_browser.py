@@ -184,6 +184,25 @@ def test_the_page_reconnects_after_a_daemon_restart_without_a_reload(
     _still_same_page(page)
 
 
+def test_a_page_that_falls_behind_reconnects_for_a_fresh_snapshot(
+        daemon_factory: Factory, page_for: PageFor) -> None:
+    d, _ = start_dashboard(daemon_factory, {"ws.yaml": conf(
+        {f"p{i}": sleeper() for i in range(6)})})
+    old = {f"ws:p{i}": d.wait_state(f"ws:p{i}", "RUNNING")["pid"] for i in range(6)}
+    page = page_for(d, query="&queue=2")  # dropped after 2 events behind
+    for pid, number in old.items():
+        wait_row(page, pid, "pid", lambda t, number=number: t == str(number))
+    _same_page(page)
+    assert d.ctl("restart", "all").returncode == 0
+    retry_until(lambda: "an event subscriber fell 2 events behind" in d.daemon_log(), 10)
+    for pid, number in old.items():
+        new = d.process(pid)["pid"]
+        assert new != number
+        wait_row(page, pid, "pid", lambda t, new=new: t == str(new))
+    page.wait_for_selector("#conn[data-state=live]")
+    _still_same_page(page)
+
+
 def test_without_the_token_the_browser_gets_401(daemon_factory: Factory, browser: Any) -> None:
     _, site = start_dashboard(daemon_factory, {"ws.yaml": conf({"a": sleeper()})})
     context = browser.new_context()

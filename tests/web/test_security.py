@@ -250,3 +250,33 @@ def test_an_explicit_port_that_is_taken_is_a_clear_error(daemon_factory: Factory
         assert "Traceback" not in d.daemon_log()
     finally:
         holder.close()
+
+
+async def _lagging(site: Site, queue: int) -> tuple[list[dict[str, Any]], int | None]:
+    """A page allowed `queue` events behind while a restart of everything bursts events."""
+    got: list[dict[str, Any]] = []
+    headers = {"Authorization": f"Bearer {site.token}"}
+    async with aiohttp.ClientSession() as session, \
+            session.ws_connect(f"{site.base}ws?queue={queue}", headers=headers) as ws:
+        got.append(await ws.receive_json(timeout=15))
+        await ws.send_json({"id": 1, "method": "restart",
+                            "params": {"ids": ["all"], "wait": False}})
+        while True:
+            msg = await ws.receive(timeout=30)
+            if msg.type != aiohttp.WSMsgType.TEXT:
+                return got, ws.close_code
+            got.append(json.loads(msg.data))
+
+
+def test_a_page_that_falls_behind_is_told_lagged_and_closed_to_reconnect(
+        daemon_factory: Factory) -> None:
+    d, s = start_dashboard(daemon_factory, {"ws.yaml": conf(
+        {f"p{i}": sleeper() for i in range(6)})})
+    for i in range(6):
+        d.wait_state(f"ws:p{i}", "RUNNING")
+    got, code = asyncio.run(_lagging(s, 2))
+    events = [e for m in got if m.get("type") == "events" for e in m["events"]]
+    assert events[-1]["type"] == "lagged" and code == 4000, (events, code)
+    assert "an event subscriber fell 2 events behind; dropped it" in d.daemon_log()
+    status, _, _ = s.request("GET", "/ws?queue=0", {"Authorization": f"Bearer {s.token}"})
+    assert status == 400

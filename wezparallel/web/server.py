@@ -18,7 +18,7 @@ from aiohttp import web
 
 from wezparallel.web import guard
 from wezparallel.web.calls import CallError, Handler, invoke
-from wezparallel.web.session import Session
+from wezparallel.web.session import QUEUE, Session
 from wezparallel.web.settings import DashboardAddress
 
 log = logging.getLogger(__name__)
@@ -32,6 +32,7 @@ HEADERS = {
     "Cache-Control": "no-store",
 }
 MAX_BODY = 1 << 20
+MAX_QUEUE = 100_000  # as `subscribe` allows
 
 Middleware = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -106,11 +107,16 @@ class DashboardServer:
         return web.FileResponse(STATIC / "index.html")
 
     async def _websocket(self, request: web.Request) -> web.StreamResponse:
+        """`?queue=N`: how many events this page may fall behind before it is dropped and
+        reconnects (default 1000)."""
+        queue = request.query.get("queue", str(QUEUE))
+        if not queue.isdigit() or not 1 <= int(queue) <= MAX_QUEUE:
+            return web.Response(status=400, text=f"queue must be 1 to {MAX_QUEUE}")
         ws = web.WebSocketResponse(heartbeat=20, max_msg_size=MAX_BODY)
         await ws.prepare(request)
         self._sockets.add(ws)
         try:
-            await Session(ws, self.handlers).run()
+            await Session(ws, self.handlers, int(queue)).run()
         finally:
             self._sockets.discard(ws)
         return ws

@@ -29,9 +29,11 @@ RECONNECT = 4000  # close code: the stream ended (lagged or daemon stopping); re
 
 
 class Session:
-    def __init__(self, ws: web.WebSocketResponse, handlers: Mapping[str, Handler]) -> None:
+    def __init__(self, ws: web.WebSocketResponse, handlers: Mapping[str, Handler],
+                 queue: int = QUEUE) -> None:
         self.ws = ws
         self.handlers = handlers
+        self.queue = queue
         self.calls: dict[Any, asyncio.Task[None]] = {}
         self._send_lock = asyncio.Lock()
 
@@ -56,7 +58,13 @@ class Session:
                 await self.ws.send_str(json.dumps(message, default=str))
 
     async def _events(self) -> None:
-        stream = await invoke(self.handlers, "subscribe", {"batch": True, "queue": QUEUE})
+        try:
+            stream = await invoke(self.handlers, "subscribe", {"batch": True,
+                                                               "queue": self.queue})
+        except CallError as exc:
+            await self.send({"type": "error", "id": None, "error": exc.to_json()})
+            await self.ws.close(code=RECONNECT, message=b"no subscription")
+            return
         try:
             async for batch in stream:
                 await self.send({"type": "events", "events": batch})
@@ -107,6 +115,11 @@ class Session:
         try:
             async for item in items:
                 await self.send({"type": "item", "id": call_id, "item": item})
+        except Exception as exc:  # a stream that fails half-way: its error, like the socket's
+            log.debug("dashboard stream %s failed", call_id, exc_info=exc)
+            await self.send({"type": "error", "id": call_id,
+                             "error": {"code": "failed", "message": str(exc)}})
+            return
         finally:
             await _close(items)
         await self.send({"type": "end", "id": call_id})

@@ -13,7 +13,10 @@ export class Connection {
   }
 
   open() {
-    const ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`);
+    // ?queue=N on the page's URL: how far it may fall behind before it reconnects
+    const queue = new URLSearchParams(location.search).get("queue");
+    const ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws` +
+      (queue ? `?queue=${encodeURIComponent(queue)}` : ""));
     this.ws = ws;
     ws.onopen = () => { this.delay = 250; this.onState("live"); };
     ws.onmessage = (msg) => this.receive(JSON.parse(msg.data));
