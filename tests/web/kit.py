@@ -3,19 +3,22 @@ requests that show exactly what the server answers, and Debian's chromium under 
 
 from __future__ import annotations
 
+import asyncio
 import http.client
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import pytest
 
 from tests.support import DaemonProcess, retry_until
 
+T = TypeVar("T")
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 DASHBOARD = ("--dashboard", "127.0.0.1:0")
@@ -89,6 +92,13 @@ def start_dashboard(factory: Callable[..., DaemonProcess], files: dict[str, str]
     d = factory(files, extra=DASHBOARD, **kwargs)
     d.start()
     return d, Site.of(d)
+
+
+def run_async(coro: Coroutine[Any, Any, T]) -> T:
+    """asyncio.run in a thread of its own: Playwright's sync API keeps a loop running in the
+    main thread for the session, where asyncio.run refuses to start another."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
 
 
 # --- the browser ---------------------------------------------------------------------------

@@ -4,7 +4,6 @@ that says nothing but its status."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import socket
@@ -17,7 +16,7 @@ import aiohttp
 import pytest
 
 from tests.support import DaemonProcess, retry_until
-from tests.web.kit import Site, conf, dashboard_url, sleeper, start_dashboard
+from tests.web.kit import Site, conf, dashboard_url, run_async, sleeper, start_dashboard
 
 Factory = Callable[..., DaemonProcess]
 PATHS = [("GET", "/"), ("GET", "/static/app.js"), ("POST", "/api/status"), ("GET", "/ws")]
@@ -133,7 +132,7 @@ def test_the_websocket_upgrade_checks_origin_and_token(site: Site) -> None:
              ({"Origin": own, "Cookie": site.cookie()}, 101),
              ({"Authorization": f"Bearer {site.token}"}, 101)]
     for headers, expected in cases:
-        assert asyncio.run(_ws_status(site, headers)) == expected, headers
+        assert run_async(_ws_status(site, headers)) == expected, headers
 
 
 def _events(got: list[dict[str, Any]]) -> list[tuple[str | None, str | None]]:
@@ -166,7 +165,7 @@ def test_commands_over_the_websocket_go_through_the_socket_verbs(
         daemon_factory: Factory) -> None:
     d, s = start_dashboard(daemon_factory, {"ws.yaml": conf({"a": sleeper()})})
     before = d.wait_state("ws:a", "RUNNING")["pid"]
-    got = asyncio.run(_ws_session(s, [
+    got = run_async(_ws_session(s, [
         {"id": 1, "method": "restart", "params": {"ids": ["ws:a"]}},
         {"id": 2, "method": "stop", "params": {"ids": ["ws:zz"]}},
         {"id": 3, "method": "shutdown", "params": {}}], until=("ws:a", "STOPPING")))
@@ -274,9 +273,22 @@ def test_a_page_that_falls_behind_is_told_lagged_and_closed_to_reconnect(
         {f"p{i}": sleeper() for i in range(6)})})
     for i in range(6):
         d.wait_state(f"ws:p{i}", "RUNNING")
-    got, code = asyncio.run(_lagging(s, 2))
+    got, code = run_async(_lagging(s, 2))
     events = [e for m in got if m.get("type") == "events" for e in m["events"]]
     assert events[-1]["type"] == "lagged" and code == 4000, (events, code)
     assert "an event subscriber fell 2 events behind; dropped it" in d.daemon_log()
     status, _, _ = s.request("GET", "/ws?queue=0", {"Authorization": f"Bearer {s.token}"})
     assert status == 400
+
+
+def test_wezparctl_dashboard_does_not_load_aiohttp() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys; sys.argv=['wezparctl','--socket','/nonexistent/x.sock','dashboard'];\n"
+            "from wezparallel.cli.ctl import main\n"
+            "try:\n    main()\nexcept SystemExit as e:\n    code = e.code\n"
+            "print(code, [m for m in sys.modules if m.split('.')[0] == 'aiohttp'])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=30)
+    assert out.stdout.strip() == "3 []", out.stdout + out.stderr
