@@ -16,6 +16,7 @@ import psutil
 
 from benchmarks import (
     control,
+    dashboard,
     events,
     footprint,
     harness,
@@ -64,6 +65,7 @@ FAMILIES = (
     Family("scale", scale, _plain),
     Family("panes", panes, lambda t: {WEZ: t.wezparallel_tmux}),
     Family("events", events, lambda t: {WEZ: t.wezparallel}),
+    Family("dashboard", dashboard, lambda t: {WEZ: t.wezparallel}),
 )
 
 

@@ -56,7 +56,9 @@ class WezparallelSession:
         argv = [str(BIN / "wezparallel"), "--conf-dir", str(self.conf_dir),
                 "--state-dir", str(self.state_dir), "--socket", str(self.socket),
                 "--backend", backend, "--watch" if watch else "--no-watch",
-                "--log-level", "warning", *extra]
+                "--log-level", "warning",
+                # the dashboard only where a family asks for it: supervisord serves no page
+                *([] if "--dashboard" in extra else ["--no-dashboard"]), *extra]
         with open(workdir / "wezparallel.stderr", "wb") as err:
             self.launched_at = h.now()
             self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
