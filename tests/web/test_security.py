@@ -292,3 +292,18 @@ def test_wezparctl_dashboard_does_not_load_aiohttp() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=30)
     assert out.stdout.strip() == "3 []", out.stdout + out.stderr
+
+
+def test_dashboard_open_hands_the_url_to_the_browser(daemon_factory: Factory,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """`--open` goes through Python's webbrowser, which honours $BROWSER."""
+    d, s = start_dashboard(daemon_factory, {"ws.yaml": conf({"a": sleeper()})})
+    opened = d.root / "opened"
+    browser = d.root / "browser"
+    browser.write_text(f'#!/bin/sh\nprintf %s "$1" > "{opened}"\n')
+    browser.chmod(0o755)
+    monkeypatch.setenv("BROWSER", str(browser))
+    out = d.ctl("dashboard", "--open")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == f"{s.base}?token={s.token}"
+    retry_until(lambda: opened.exists() and opened.read_text() == out.stdout.strip(), 10)

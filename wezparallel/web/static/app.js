@@ -55,7 +55,9 @@ async function afterSnapshot() {
   render();
 }
 
+// Only while the tab is seen: asking for metrics keeps the daemon's sampler at its fast pace.
 async function loadMetrics() {
+  if (document.hidden) return;
   try { store.setMetrics(await conn.call("metrics_snapshot")); render(); } catch { /* none yet */ }
 }
 setInterval(loadMetrics, METRICS_EVERY);
