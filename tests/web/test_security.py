@@ -307,3 +307,23 @@ def test_dashboard_open_hands_the_url_to_the_browser(daemon_factory: Factory,
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == f"{s.base}?token={s.token}"
     retry_until(lambda: opened.exists() and opened.read_text() == out.stdout.strip(), 10)
+
+
+async def _malformed(site: Site) -> list[dict[str, Any]]:
+    headers = {"Authorization": f"Bearer {site.token}"}
+    async with aiohttp.ClientSession() as session, \
+            session.ws_connect(f"{site.base}ws", headers=headers) as ws:
+        await ws.receive_json(timeout=15)  # the snapshot
+        await ws.send_str("not json")
+        await ws.send_json({"id": [1], "method": "status"})
+        await ws.send_json({"cancel": {"x": 1}})
+        await ws.send_json({"id": 7, "method": "ping"})
+        got = [await ws.receive_json(timeout=15) for _ in range(3)]
+    return got
+
+
+def test_a_malformed_message_is_answered_and_the_socket_goes_on(site: Site) -> None:
+    got = run_async(_malformed(site))
+    assert [m["error"]["message"] for m in got[:2]] == [
+        "not JSON", "a call needs an id (a number or a string)"]
+    assert got[2]["type"] == "reply" and got[2]["id"] == 7 and got[2]["result"]["pong"]

@@ -82,11 +82,16 @@ class Session:
         if not isinstance(message, dict):
             return
         if "cancel" in message:
-            task = self.calls.pop(message["cancel"], None)
+            cancel = message["cancel"]
+            task = self.calls.pop(cancel, None) if isinstance(cancel, (int, str)) else None
             if task is not None:
                 task.cancel()
             return
         call_id = message.get("id")
+        if not isinstance(call_id, (int, str)) or isinstance(call_id, bool):
+            await self.send({"type": "error", "id": None, "error": {
+                "code": "bad_request", "message": "a call needs an id (a number or a string)"}})
+            return
         if len(self.calls) >= MAX_CALLS or call_id in self.calls:
             await self.send({"type": "error", "id": call_id, "error": {
                 "code": "bad_request", "message": "too many calls at once, or a repeated id"}})
