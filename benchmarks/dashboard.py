@@ -1,10 +1,12 @@
 """Dashboard (wezparallel only): what the web dashboard costs and how fast a crash reaches it.
 Daemon RSS on the usual workspace with `--no-dashboard` and with the dashboard on (aiohttp
-loaded, the server listening); idle CPU with the dashboard on and no page, then with 10 pages
-(WebSocket clients in one small process doing what an untouched page does: its event stream,
-and `metrics_snapshot` every 5 s, which also keeps the sampler at its fast interval); and a
-crash's way to the pages: one child SIGKILLed at a time, timed from the kill to the moment the
-last of the 10 pages holds its `state` event (median over the kills).
+loaded, the server listening). Idle CPU with the dashboard on: with no page (after 30 s without
+a `status` call, so the metrics sampler is at its idle pace); with 10 pages holding only their
+event streams (the pages' own cost); and with 10 pages doing what an untouched page does (its
+event stream, and `metrics_snapshot` every 5 s, which keeps the sampler at its fast pace, as any
+`status` or `top` does). The pages are WebSocket clients in one small process. A crash's way to
+the pages: one child SIGKILLed at a time, timed from the kill to the moment the last of the 10
+pages holds its `state` event (median over the kills).
 """
 
 from __future__ import annotations
@@ -25,11 +27,13 @@ from benchmarks.footprint import START_TIMEOUT
 from benchmarks.results import Figure, Measured
 from benchmarks.session import Session, Tool, programs, running, wait_all_running
 from benchmarks.wez_driver import BIN, WezparallelSession, tool
+from wezparallel.metrics.settings import MetricsSettings
 
 PAGES = 10
 SETTLE = 2.0  # seconds for the pages to connect and read their snapshots
 REPO = Path(__file__).resolve().parent.parent
 ON = ("--dashboard", "127.0.0.1:0")
+QUIET = MetricsSettings().watch_grace  # after a `status` call, the sampler's fast pace lasts
 
 
 def figures(b: h.Budget) -> list[Figure]:
@@ -41,6 +45,8 @@ def figures(b: h.Budget) -> list[Figure]:
                "MB", both=False),
         Figure("dash_idle_none", f"dashboard: idle CPU over {b.idle_seconds:g} s, {n} "
                "processes, dashboard on, no page", "%", both=False),
+        Figure("dash_idle_streams", f"dashboard: idle CPU over {b.idle_seconds:g} s, {n} "
+               f"processes, {PAGES} pages, event streams only", "%", both=False),
         Figure("dash_idle_pages", f"dashboard: idle CPU over {b.idle_seconds:g} s, {n} "
                f"processes, {PAGES} pages", "%", both=False),
         Figure("dash_crash", f"dashboard: SIGKILL -> state event at all {PAGES} pages, median",
@@ -49,7 +55,7 @@ def figures(b: h.Budget) -> list[Figure]:
 
 
 @contextmanager
-def pages(session: Session, count: int) -> Iterator[queue.Queue[str]]:
+def pages(session: Session, count: int, poll: bool = True) -> Iterator[queue.Queue[str]]:
     """The pages' lines (`PAGE ID TO MONOTONIC`), read by a thread as they come."""
     if not isinstance(session, WezparallelSession):
         raise h.BenchError("the dashboard family needs a wezparallel session")
@@ -58,7 +64,8 @@ def pages(session: Session, count: int) -> Iterator[queue.Queue[str]]:
     if out.returncode != 0:
         raise h.BenchError(f"wezparctl dashboard: {out.stderr.strip()}")
     url = json.loads(out.stdout)["url"]
-    proc = subprocess.Popen([sys.executable, "-m", "benchmarks.pages", url, str(count)],
+    proc = subprocess.Popen([sys.executable, "-m", "benchmarks.pages", url, str(count),
+                             *([] if poll else ["--no-metrics"])],
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True,
                             cwd=REPO)
     lines: queue.Queue[str] = queue.Queue()
@@ -112,7 +119,10 @@ def measure(_tool: Tool, b: h.Budget) -> Measured:
         wait_all_running(session, b.processes, START_TIMEOUT)
         h.pause(b.settle_seconds)
         out["dash_rss_on"] = h.rss_mb(session.daemon_pid)
+        h.pause(QUIET if not b.quick else 0.0)  # nobody looked for a while: the idle pace
         out["dash_idle_none"] = h.idle_cpu_percent(session.daemon_pid, b.idle_seconds)
+        with pages(session, PAGES, poll=False):
+            out["dash_idle_streams"] = h.idle_cpu_percent(session.daemon_pid, b.idle_seconds)
         with pages(session, PAGES) as lines:
             out["dash_idle_pages"] = h.idle_cpu_percent(session.daemon_pid, b.idle_seconds)
             names = sorted(session.states() or {})

@@ -1,10 +1,11 @@
-"""`python -m benchmarks.pages URL N`: N dashboard pages as WebSocket clients in one process.
+"""`python -m benchmarks.pages URL N [--no-metrics]`: N dashboard pages as WebSocket clients in
+one process.
 
 Each does what the page does when nobody touches it: holds its `/ws` (the snapshot, then every
-event) and asks for `metrics_snapshot` every 5 s. For every `state` event a page receives it
-prints `PAGE ID TO MONOTONIC` (CLOCK_MONOTONIC is one clock for every process), so the
-benchmark can time a crash from its SIGKILL to each page. One process, so ten readers' own CPU
-barely competes with the daemon whose cost is measured.
+event) and asks for `metrics_snapshot` every 5 s (not with `--no-metrics`: event streams only).
+For every `state` event a page receives it prints `PAGE ID TO MONOTONIC` (CLOCK_MONOTONIC is one
+clock for every process), so the benchmark can time a crash from its SIGKILL to each page. One
+process, so ten readers' own CPU barely competes with the daemon whose cost is measured.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ import aiohttp
 METRICS_EVERY = 5.0  # seconds, as app.js
 
 
-async def page(session: aiohttp.ClientSession, url: str, token: str, index: int) -> None:
+async def page(session: aiohttp.ClientSession, url: str, token: str, index: int,
+               poll: bool) -> None:
     origin = url.replace("ws://", "http://", 1).rsplit("/ws", 1)[0]
     headers = {"Authorization": f"Bearer {token}", "Origin": origin}
     async with session.ws_connect(url, headers=headers) as ws:
@@ -30,7 +32,7 @@ async def page(session: aiohttp.ClientSession, url: str, token: str, index: int)
                 await ws.send_json({"id": n, "method": "metrics_snapshot"})
                 await asyncio.sleep(METRICS_EVERY)
 
-        poller = asyncio.create_task(metrics())
+        poller = asyncio.create_task(metrics() if poll else asyncio.sleep(0))
         try:
             async for msg in ws:
                 if msg.type != aiohttp.WSMsgType.TEXT:
@@ -46,13 +48,13 @@ async def page(session: aiohttp.ClientSession, url: str, token: str, index: int)
             poller.cancel()
 
 
-async def main(url: str, count: int) -> int:
+async def main(url: str, count: int, poll: bool) -> int:
     base, _, token = url.partition("?token=")
     ws_url = base.replace("http://", "ws://") + "ws"
     async with aiohttp.ClientSession() as session:
-        await asyncio.gather(*(page(session, ws_url, token, i) for i in range(count)))
+        await asyncio.gather(*(page(session, ws_url, token, i, poll) for i in range(count)))
     return 1  # the daemon went away
 
 
 if __name__ == "__main__":
-    sys.exit(asyncio.run(main(sys.argv[1], int(sys.argv[2]))))
+    sys.exit(asyncio.run(main(sys.argv[1], int(sys.argv[2]), "--no-metrics" not in sys.argv)))
