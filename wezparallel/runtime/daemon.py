@@ -235,6 +235,8 @@ class Daemon:
             await self.screen.close()
             await self.hooks.close()
             self.bus.close()
+            await self.bus.drained(1.0)  # event streams send their last events and their end
+            await asyncio.sleep(0)
             self.plugin_listeners.close()
             for task in tasks:
                 task.cancel()
