@@ -11,7 +11,7 @@ import asyncio
 import hashlib
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -186,6 +186,13 @@ class Daemon:
         tasks = [loop_task, asyncio.create_task(rotator.run(), name="log-rotation")]
         if self.metrics is not None:
             tasks.append(asyncio.create_task(self.metrics.run(), name="metrics"))
+        # TEMP wiring of the status file (the integrator wires it on the events bus)
+        from wezparallel.runtime.status import status_object
+        from wezparallel.runtime.statusfile import StatusFile
+
+        status_file = StatusFile(self.paths.status_file, lambda: status_object(self), self.clock)
+        tasks += [asyncio.create_task(status_file.run(), name="status-file"),
+                  asyncio.create_task(self._on_reconcile(status_file.changed), name="status-on")]
         try:
             await self.stopped.wait()
             await self.health.close()  # no probe may restart what the shutdown stops
@@ -197,11 +204,20 @@ class Daemon:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            status_file.close()  # after the tasks: nothing may schedule an up: true write
             await self.registry.close(leave_running=self.leave_running)
             if self.metrics is not None:
                 self.metrics.close()
             if self._log_watch is not None:
                 self._log_watch.close()
+
+    async def _on_reconcile(self, callback: Callable[[], None]) -> None:
+        """TEMP wiring: calls `callback` after every reconcile."""
+        changed = self.supervisor._changed
+        while True:
+            async with changed:
+                await changed.wait()
+            callback()
 
     def log_watch(self) -> LogWatch:
         """The inotify watch behind `logs -f`, started by the first follower."""
