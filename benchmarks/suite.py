@@ -14,7 +14,17 @@ from types import ModuleType
 
 import psutil
 
-from benchmarks import control, footprint, harness, panes, recovery, reload, sampling, scale
+from benchmarks import (
+    control,
+    footprint,
+    harness,
+    panes,
+    recovery,
+    reload,
+    sampling,
+    scale,
+    statusbar,
+)
 from benchmarks.results import SUP, WEZ, Figure, Measured, Row
 from benchmarks.session import Tool
 from wezparallel.errors import WezparallelError
@@ -53,6 +63,7 @@ FAMILIES = (
     Family("reload", reload, lambda t: {SUP: t.supervisord, WEZ: t.wezparallel_watching}),
     Family("scale", scale, _plain),
     Family("panes", panes, lambda t: {WEZ: t.wezparallel_tmux}),
+    Family("statusbar", statusbar, lambda t: {WEZ: t.wezparallel}),
 )
 
 

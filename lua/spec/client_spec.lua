@@ -74,10 +74,10 @@ describe('client:status', function()
       c:status()
       clock.t = clock.t + 1
     end
-    assert.equal(1, fake.json_parse_calls)
+    assert.equal(1, c.reads)
     clock.t = h.T0 + 5
     c:status()
-    assert.equal(2, fake.json_parse_calls)
+    assert.equal(2, c.reads)
   end)
 
   it('reads a missing file as a daemon that is not running', function()
@@ -105,6 +105,28 @@ describe('client:status', function()
     h.daemon(fake, h.samples.FLEET, nil, nil, { written_at = h.T0 - 50, stale_after = 40 })
     clock.t = clock.t + 1
     assert.is_false(c:status().up)
+  end)
+
+  it('decodes the file only when its text changed, and judges it again every read', function()
+    h.daemon(fake, h.samples.FLEET)
+    for _ = 1, 20 do
+      assert.is_true(c:status().up)
+      clock.t = clock.t + 1
+    end
+    assert.equal(20, c.reads)
+    assert.equal(1, fake.json_parse_calls)
+    clock.t = h.T0 + 26
+    assert.is_false(c:status().up, 'time alone makes the same text stale')
+    h.daemon(fake, { { id = 'a:b' } }, nil, nil, { written_at = clock.t })
+    clock.t = clock.t + 1
+    assert.equal(1, #c:status().data.processes)
+    assert.equal(2, fake.json_parse_calls)
+    h.write_status(fake, 'garbage')
+    clock.t = clock.t + 1
+    c:status()
+    clock.t = clock.t + 1
+    assert.truthy(c:status().reason:find('unreadable', 1, true))
+    assert.equal(3, fake.json_parse_calls)
   end)
 
   it('turns down, then up again, as the daemon dies and comes back', function()
@@ -152,19 +174,20 @@ describe('client:status', function()
     c:status()
     c:invalidate()
     c:status()
-    assert.equal(2, fake.json_parse_calls)
+    assert.equal(2, c.reads)
+    assert.equal(1, fake.json_parse_calls, 'the same text is not decoded again')
     c = new(fake, { now = clock.now, status_file = h.status_file(fake), min_interval = 1,
       interval = 5 })
     c:status()
     c:invalidate()
     c:status()
-    assert.equal(3, fake.json_parse_calls)
+    assert.equal(1, c.reads)
     clock.t = clock.t + 1
     c:status()
-    assert.equal(4, fake.json_parse_calls)
+    assert.equal(2, c.reads)
     clock.t = clock.t + 1
     c:status()
-    assert.equal(4, fake.json_parse_calls, 'back to the normal interval once refreshed')
+    assert.equal(2, c.reads, 'back to the normal interval once refreshed')
   end)
 end)
 

@@ -4,8 +4,9 @@
 -- `status()` is called from `update-status`, i.e. every second in every window, so it starts no
 -- process: it reads `status.json` in the daemon's state dir (`status_file`), which the daemon
 -- rewrites atomically (temp file + rename) within a quarter second of any visible change and on
--- a heartbeat. Reading and decoding it costs a fraction of a millisecond, where running
--- `wezparctl status --json` cost a Python start-up (about 70 ms of CPU) per refresh.
+-- a heartbeat; a text unchanged since the last read is not decoded again. A refresh costs
+-- microseconds, where running `wezparctl status --json` cost a Python start-up (about 70 ms of
+-- CPU) each time (benchmarks/statusbar.py measures both).
 --
 -- The daemon is down when the file is missing ("not running"), says `up: false` (a clean stop:
 -- "stopped"), or was last written more than its `stale_after` seconds ago (a daemon killed
@@ -26,6 +27,10 @@ function M.new(wezterm, opts)
   self.cached = nil
   self.fetched_at = nil
   self.forced = false
+  self.last_text = nil -- the status file's text at the last read, and what it said
+  self.last_data = nil
+  self.last_reason = nil
+  self.reads = 0 -- how often the file was read (specs and the benchmark count them)
   return self
 end
 
@@ -85,18 +90,25 @@ local function read_text(path)
   return text
 end
 
---- What the snapshot `text` says, judged at wall time `now` (seconds since the epoch).
-function M:judge(text, now)
-  local path = self.opts.status_file
-  local parsed, data = pcall(self.wezterm.json_parse, text)
+-- The snapshot in `text`, or nil and why it is unreadable.
+local function parse(wezterm, path, text)
+  local parsed, data = pcall(wezterm.json_parse, text)
   if not parsed then
-    return down('unreadable status file ' .. path .. ': ' .. first_line(data))
+    return nil, 'unreadable status file ' .. path .. ': ' .. first_line(data)
   end
   local daemon = type(data) == 'table' and data.daemon
   if type(daemon) ~= 'table' or type(data.processes) ~= 'table'
       or type(daemon.written_at) ~= 'number' then
-    return down('unreadable status file ' .. path .. ': not a wezparallel status snapshot')
+    return nil, 'unreadable status file ' .. path .. ': not a wezparallel status snapshot'
   end
+  data.config = data.config or {}
+  data.config.errors = data.config.errors or {}
+  return data
+end
+
+-- What a parsed snapshot says at wall time `now` (seconds since the epoch).
+local function judge(data, now)
+  local daemon = data.daemon
   if daemon.up ~= true then
     return down('stopped')
   end
@@ -104,18 +116,27 @@ function M:judge(text, now)
   if age > (tonumber(daemon.stale_after) or 25) then
     return down(string.format('not answering (status last written %d s ago)', age))
   end
-  data.config = data.config or {}
-  data.config.errors = data.config.errors or {}
   return { up = true, data = data }
 end
 
---- Reads and judges the status file now, bypassing the cache.
+--- Reads and judges the status file now, bypassing the cache. The file changes only when
+--- something visible does and on the heartbeat, so a text equal to the last one is not decoded
+--- again; it is judged again, as time alone can make it stale.
 function M:read(now)
+  self.reads = self.reads + 1
   local text, reason = read_text(self.opts.status_file)
   if text == nil then
+    self.last_text = nil
     return down(reason)
   end
-  return self:judge(text, now)
+  if text ~= self.last_text then
+    self.last_text = text
+    self.last_data, self.last_reason = parse(self.wezterm, self.opts.status_file, text)
+  end
+  if self.last_data == nil then
+    return down(self.last_reason)
+  end
+  return judge(self.last_data, now)
 end
 
 function M:_due(now)
