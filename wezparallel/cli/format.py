@@ -27,6 +27,9 @@ def status_table(status: dict[str, Any]) -> list[str]:
         info = p.get("error") or p.get("exit") or ""
         if p.get("activity"):
             info = f"{p['activity']} {info}".strip()
+        problem = p.get("agent_problem")
+        if problem and problem not in info:
+            info = f"{info} ({problem})".strip()
         if p.get("health") == "unhealthy":
             info = f"{info} unhealthy ({p.get('health_reason') or 'no reason'})".strip()
         elif p.get("health") == "healthy":

@@ -27,9 +27,10 @@ DEFAULT_WAIT = 300.0  # seconds
 
 def handlers(d: Daemon) -> dict[str, Callable[[dict[str, Any]], Awaitable[Any]]]:
     async def agent_event(params: dict[str, Any]) -> Any:
-        session = params.get("session_id")
+        session, hook = params.get("session_id"), params.get("hook")
         d.agents.on_event(p.string(params, "id"), p.string(params, "event"),
-                          session if isinstance(session, str) else None)
+                          session if isinstance(session, str) else None,
+                          hook if isinstance(hook, dict) else None)
         return {}
 
     async def wait(params: dict[str, Any]) -> Any:
@@ -63,7 +64,10 @@ async def _wait(d: Daemon, params: dict[str, Any]) -> dict[str, Any]:
     if not spec.claude.hooks and d.agents.get(pid) is None:
         raise RemoteError("failed", f"{pid} runs without hooks (claude.hooks: false) and not "
                           "in a pane whose text could be read, so its activity is not known")
-    act = await d.agents.wait_for(pid, {AgentActivity(until)}, timeout)
+    act = await d.agents.wait_for(pid, {AgentActivity(until), AgentActivity.ERROR}, timeout)
+    if act is not None and act.current == AgentActivity.ERROR:  # no use waiting any longer
+        raise RemoteError("failed", f"{pid}: its turn failed ({act.reason or 'no reason'}), "
+                          f"so it will not become {until}")
     if act is None:
         now = d.agents.get(pid)
         current = now.current.value if now else "unknown"
