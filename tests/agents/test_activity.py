@@ -38,6 +38,8 @@ def test_hook_event_transitions(current: AgentActivity, event: str,
     # a failed turn (API error, not logged in) ends the turn as an error, not busy for good
     (A.BUSY, "StopFailure", {"error": "authentication_failed"}, A.ERROR),
     (A.BUSY, "StopFailure", {"error_type": "rate_limit"}, A.ERROR),
+    (A.EXITED, "StopFailure", {"error": "authentication_failed"}, A.EXITED),  # after SessionEnd
+    (A.EXITED, "Stop", {}, A.EXITED),
     (A.ERROR, "UserPromptSubmit", {}, A.BUSY),
     # a subagent's end is not the session's
     (A.BUSY, "Stop", {"agent_id": "a1", "stop_hook_active": False}, A.BUSY),

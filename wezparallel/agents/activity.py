@@ -1,4 +1,5 @@
-"""What an agent is doing: starting, busy, waiting for the user, idle, exited.
+"""What an agent is doing: starting, busy, waiting for the user, idle, error (its last turn
+failed), exited.
 
 Two sources, both pure here (the runtime feeds them and supplies `now`):
 
@@ -52,10 +53,13 @@ def on_hook_event(current: AgentActivity, event: str, *, expects_prompt: bool = 
     the subagent's work, not the session's turn. Stop ends the turn whether `stop_hook_active`
     is false (the usual end) or true (the end of a continuation another Stop hook asked for): if
     a hook makes Claude go on, its next tool use reports busy again, while waiting for an event
-    that may never come would leave the agent busy for good.
+    that may never come would leave the agent busy for good. Hooks that do not block Claude Code
+    (StopFailure) can arrive after SessionEnd: only a new session leaves `exited`.
     """
     hook = hook or {}
     subagent = bool(hook.get("agent_id"))
+    if current == A.EXITED and event != "SessionStart":
+        return current  # a late hook (they run concurrently): nothing revives an ended session
     if event == "SessionStart":
         if current in (A.BUSY, A.WAITING):  # a mid-turn compaction also starts a session
             return current

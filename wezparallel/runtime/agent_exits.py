@@ -18,8 +18,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from wezparallel.agents.failures import SESSION_EXISTS, SESSION_LOST, AgentProblem, from_screen, \
-    session_of
+from wezparallel.agents.failures import (
+    SESSION_EXISTS,
+    SESSION_LOST,
+    AgentProblem,
+    from_screen,
+    session_of,
+)
 from wezparallel.backends.base import Handle
 from wezparallel.errors import WezparallelError
 from wezparallel.plan.lifecycle import ExitInfo, State

@@ -110,18 +110,21 @@ class AgentTracker:
                           hook=hook)
         if new.current != act.current:
             log.debug("%s: %s -> %s (%s)", pid, act.current, new.current, event)
-        self._turn_outcome(pid, event, hook, new)
+        self._turn_outcome(pid, event, hook)
         self._set(pid, new)
         return new
 
-    def _turn_outcome(self, pid: str, event: str, hook: Hook, new: Activity) -> None:
-        """A failed turn leaves its problem; a successful one clears any."""
-        if new.current == AgentActivity.ERROR and event == "StopFailure":
+    def _turn_outcome(self, pid: str, event: str, hook: Hook) -> None:
+        """A failed turn leaves its problem; a successful one clears any (a subagent's turn
+        is not the session's)."""
+        if hook.get("agent_id"):
+            return
+        if event == "StopFailure":
             error = hook.get("error_type") or hook.get("error")
             message = hook.get("error_message") or hook.get("last_assistant_message")
             self.set_problem(pid, from_stop_failure(
                 str(error) if error else None, str(message) if message else None))
-        elif new.current == AgentActivity.IDLE and event == "Stop":
+        elif event == "Stop":
             self.set_problem(pid, None)
 
     def set_problem(self, pid: str, problem: AgentProblem | None) -> None:

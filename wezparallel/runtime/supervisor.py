@@ -253,7 +253,6 @@ class Supervisor:
         the health it had. When its config changed meanwhile, it is restarted by the next plan."""
         if not backend.adopt(handle):
             return False
-        now = self.clock.monotonic()
         spec = self.desired.get(handle.id)
         st = ProcessStatus(id=handle.id, state=State.RUNNING, wanted=wanted, spec=spec,
                            pid=handle.pid, started_at=self._monotonic(started_wall),
