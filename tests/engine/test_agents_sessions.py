@@ -18,6 +18,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.support import DaemonProcess, retry_until
 
 STUB = Path(__file__).resolve().parents[1] / "fakes" / "claude_stub.py"
@@ -38,9 +40,15 @@ class Agents:
         os.mkfifo(fifo)
         exports = "".join(f"export {k}={v}\n" for k, v in env.items())
         path = self.root / f"claude-{name}"
-        path.write_text(f'#!/bin/sh\n{exports}exec "{sys.executable}" "{STUB}" "$@" <>"{fifo}"\n')
+        argv_log = self.root / f"{name}.argv"  # one line per start, whatever the backend
+        path.write_text(f'#!/bin/sh\n{exports}echo "$*" >>"{argv_log}"\n'
+                        f'exec "{sys.executable}" "{STUB}" "$@" <>"{fifo}"\n')
         path.chmod(0o755)
         return path
+
+    def starts(self, name: str) -> list[str]:
+        """The argument lines of each start of agent `name`."""
+        return (self.root / f"{name}.argv").read_text().splitlines()
 
     def type(self, name: str, line: str) -> None:
         fd = os.open(self.root / f"{name}.in", os.O_WRONLY | os.O_NONBLOCK)
@@ -79,9 +87,10 @@ def conversation_of(agents: Agents, text: str) -> str:
 
 # --- the wrong conversation resumed -------------------------------------------------------------
 
+@pytest.mark.parametrize("backend", ["subprocess", "tmux"])
 def test_two_agents_in_one_directory_each_resume_their_own_conversation(
-        daemon_factory: DaemonFactory) -> None:
-    d = daemon_factory()
+        daemon_factory: DaemonFactory, backend: str) -> None:
+    d = daemon_factory(backend=backend)
     agents = Agents(d.root)
     (d.conf / "ws.yaml").write_text(agents.conf("a", "b"))
     d.start()
@@ -106,9 +115,10 @@ def test_two_agents_in_one_directory_each_resume_their_own_conversation(
     assert conversation_of(agents, "second task of a") == a_session, d.daemon_log()
     assert "second task of a" not in agents.transcripts()[b_session]
     assert d.process("ws:a")["session_id"] == a_session
-    started = [line for line in d.daemon_log().splitlines() if "ws:a: started pid" in line]
-    assert "'--resume', '" + a_session in started[-1] and "--continue" not in started[-1]
-    assert "first task of a" not in started[-1]  # the first prompt is not sent again
+    first, restarted = agents.starts("a")
+    assert f"--session-id {a_session} -- first task of a" in first
+    assert restarted.endswith(f"--resume {a_session}")  # not the prompt again, never --continue
+    assert "--continue" not in first + restarted
 
 
 def test_a_conversation_claude_no_longer_knows_starts_afresh_with_a_notice(
@@ -158,9 +168,11 @@ def test_a_failed_turn_leaves_busy_and_wait_says_why_at_once(
     assert p["agent_problem"] is None
 
 
+@pytest.mark.parametrize("backend", ["subprocess", "tmux"])
 def test_an_agent_that_is_not_logged_in_is_not_restarted_for_ever(
-        daemon_factory: DaemonFactory) -> None:
-    d = daemon_factory()
+        daemon_factory: DaemonFactory, backend: str) -> None:
+    """Through tmux, the last screen is the dead pane's text."""
+    d = daemon_factory(backend=backend)
     agents = Agents(d.root)
     (d.conf / "ws.yaml").write_text(agents.conf("a", CLAUDE_STUB_LOGGED_OUT="1"))
     d.start()
