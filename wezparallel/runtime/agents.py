@@ -62,7 +62,9 @@ class AgentTracker:
     def process_up(self, spec: ProcessSpec, handle: Handle, launch: Launch | None) -> None:
         """A new instance starts from `starting`; an adopted one where the earlier daemon left
         it (`restore`), else from `starting` too, until its next hook fires."""
-        restored = self._restored.pop(spec.id, None) if launch is None else None
+        restored = self._restored.pop(spec.id, None)  # only an adoption takes it back
+        if launch is not None:
+            restored = None
         if launch is not None and not launch.reports_activity:
             self._forget(spec.id)
             return
