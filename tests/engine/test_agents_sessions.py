@@ -163,6 +163,8 @@ def test_a_failed_turn_leaves_busy_and_wait_says_why_at_once(
     assert p["state"] == "RUNNING"
     text = d.ctl("status").stdout
     assert "error" in text and "Claude Code is not logged in" in text
+    busy = d.ctl("wait", "ws:a", "--until", "busy", "--timeout", "0.3")  # the next turn: waits
+    assert busy.returncode == 1 and "did not become busy within 0.3s (it is error)" in busy.stderr
     agents.type("a", "tool")  # a turn that succeeds clears the problem
     p = wait_activity(d, "ws:a", "idle")
     assert p["agent_problem"] is None

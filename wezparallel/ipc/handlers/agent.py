@@ -64,8 +64,11 @@ async def _wait(d: Daemon, params: dict[str, Any]) -> dict[str, Any]:
     if not spec.claude.hooks and d.agents.get(pid) is None:
         raise RemoteError("failed", f"{pid} runs without hooks (claude.hooks: false) and not "
                           "in a pane whose text could be read, so its activity is not known")
-    act = await d.agents.wait_for(pid, {AgentActivity(until), AgentActivity.ERROR}, timeout)
-    if act is not None and act.current == AgentActivity.ERROR:  # no use waiting any longer
+    # A failed turn ends the wait for its end (idle) or for a question (waiting) at once; one
+    # waiting for the next turn to begin (busy) goes on waiting.
+    ends = {AgentActivity(until)} | ({AgentActivity.ERROR} if until != "busy" else set())
+    act = await d.agents.wait_for(pid, ends, timeout)
+    if act is not None and act.current == AgentActivity.ERROR:
         raise RemoteError("failed", f"{pid}: its turn failed ({act.reason or 'no reason'}), "
                           f"so it will not become {until}")
     if act is None:
