@@ -20,6 +20,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
+from wezparallel.agents.failures import from_stop_failure
+
 
 class AgentActivity(enum.StrEnum):
     STARTING = "starting"
@@ -101,9 +103,7 @@ def hook_reason(event: str, hook: Hook) -> str | None:
     if event == "Notification":
         text = hook.get("message")
     elif event == "StopFailure":
-        kind = hook.get("error_type") or hook.get("error")
-        message = hook.get("error_message") or hook.get("last_assistant_message")
-        text = ": ".join(str(x) for x in (kind, message) if x) or None
+        text = from_stop_failure(hook).detail
     else:
         return None
     return str(text)[:REASON_LIMIT] if text else None

@@ -17,7 +17,7 @@ already exists (`session_exists`); the launcher acts on those (`runtime.launch`)
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 NOT_LOGGED_IN = "not_logged_in"
@@ -62,10 +62,13 @@ class AgentProblem:
         return f"{hint} ({self.detail})" if self.detail else hint
 
 
-def from_stop_failure(error: str | None, message: str | None) -> AgentProblem:
-    """A failed turn's StopFailure payload (`error` or `error_type`, and its message)."""
+def from_stop_failure(hook: Mapping[str, object]) -> AgentProblem:
+    """A failed turn's StopFailure payload: `error` (or `error_type`) and its message
+    (`error_message`, or `last_assistant_message` as 2.1.197 sends it)."""
+    error = hook.get("error_type") or hook.get("error")
+    message = hook.get("error_message") or hook.get("last_assistant_message")
     kind = NOT_LOGGED_IN if error in _LOGIN_ERRORS else API_ERROR
-    detail = ": ".join(x for x in (error, message) if x)
+    detail = ": ".join(str(x) for x in (error, message) if x)
     return AgentProblem(kind, detail)
 
 

@@ -122,10 +122,7 @@ class AgentTracker:
         if hook.get("agent_id"):
             return
         if event == "StopFailure":
-            error = hook.get("error_type") or hook.get("error")
-            message = hook.get("error_message") or hook.get("last_assistant_message")
-            self.set_problem(pid, from_stop_failure(
-                str(error) if error else None, str(message) if message else None))
+            self.set_problem(pid, from_stop_failure(hook))
         elif event == "Stop":
             self.set_problem(pid, None)
 
