@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from agent_helpers import EventListener, child_env
+from agent_helpers import EventListener, child_env, wait_until
 
 from wezparallel.agents import failures
 from wezparallel.agents.activity import Activity, AgentActivity
@@ -192,7 +192,8 @@ def test_our_settings_file_is_loaded_and_its_hooks_report(
                        ClaudeContext(settings_file=str(settings), new_session=session))
     assert_accepted(*run_print(argv, home))
     # StopFailure: the failed turn (not logged in) ends as an error, not busy for good
-    # (StopFailure does not block the CLI, so SessionEnd may overtake it)
+    # StopFailure does not block the CLI: its hook may still run, and SessionEnd overtake it
+    wait_until(lambda: len(listener.events()) >= 4, 30, "the StopFailure hook's report")
     events = listener.events()
     assert events[:2] == ["SessionStart", "UserPromptSubmit"]
     assert sorted(events[2:]) == ["SessionEnd", "StopFailure"]
