@@ -40,8 +40,9 @@ _LOGIN_ERRORS = frozenset({"authentication_failed", "oauth_org_not_allowed"})
 SCREEN_PATTERNS = (
     (SESSION_LOST, re.compile(r"No conversation found with session ID: ?(\S+)")),
     (SESSION_EXISTS, re.compile(r"Session ID (\S+) is already in use")),
-    (NOT_LOGGED_IN, re.compile(r"Not logged in|Please run /login|Invalid API key",
-                               re.IGNORECASE)),
+    # Claude Code's whole message, not the words alone: an agent at work on login code may
+    # well print "not logged in" itself.
+    (NOT_LOGGED_IN, re.compile(r"(Not logged in|Invalid API key) · Please run /login")),
     (UNREACHABLE, re.compile(r"Unable to connect to Anthropic services|"
                              r"Failed to connect to api\.anthropic\.com", re.IGNORECASE)),
 )
