@@ -49,6 +49,7 @@ class AgentTracker:
         self.problems: dict[str, AgentProblem] = {}  # until a turn succeeds
         self._expects_prompt: dict[str, bool] = {}
         self._restored: dict[str, Activity] = {}  # for the adoption that follows a restart
+        self._submitted: dict[str, int] = {}  # UserPromptSubmit events seen per agent
         self._changed = asyncio.Event()
 
     def get(self, pid: str) -> Activity | None:
@@ -105,6 +106,8 @@ class AgentTracker:
         hook = hook or {}
         if event == "UserPromptSubmit" and self._on_prompt is not None:
             self._on_prompt(pid, session_id)
+        if event == "UserPromptSubmit":
+            self._count_prompt(pid)
         if session_id is not None and self.sessions.get(pid) != session_id:
             self.sessions[pid] = session_id
             self._saved_changed()
@@ -140,9 +143,12 @@ class AgentTracker:
         changed = self.activities.get(pid) != act
         self.activities[pid] = act
         if changed:
-            self._changed.set()
-            self._changed = asyncio.Event()
+            self._wake()
             self._saved_changed()
+
+    def _wake(self) -> None:
+        self._changed.set()
+        self._changed = asyncio.Event()
 
     def _saved_changed(self) -> None:
         if self._on_change is not None:
@@ -196,3 +202,27 @@ class AgentTracker:
                 await asyncio.wait_for(self._changed.wait(), left)
             except TimeoutError:
                 return None
+
+    # --- prompts submitted (how `send` confirms that Enter was taken) -------------------------
+
+    def _count_prompt(self, pid: str) -> None:
+        self._submitted[pid] = self._submitted.get(pid, 0) + 1
+        self._wake()  # a prompt queued while busy changes no activity, but is news to `send`
+
+    def submitted(self, pid: str) -> int:
+        """How many prompts the agent has reported submitting (UserPromptSubmit) so far."""
+        return self._submitted.get(pid, 0)
+
+    async def wait_submitted(self, pid: str, count: int, timeout: float) -> bool:
+        """True once more than `count` prompts were submitted, False after `timeout` s."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while self.submitted(pid) <= count:
+            left = deadline - loop.time()
+            if left <= 0:
+                return False
+            try:
+                await asyncio.wait_for(self._changed.wait(), left)
+            except TimeoutError:
+                return False
+        return True

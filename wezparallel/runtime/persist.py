@@ -14,6 +14,7 @@ older daemon) are read as before.
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -22,7 +23,6 @@ from typing import Any
 
 from wezparallel.backends.base import Handle
 from wezparallel.clock import Clock
-from wezparallel.digest import sha256_hex
 from wezparallel.plan.lifecycle import ProcessStatus
 from wezparallel.runtime.statefile import StateFile
 from wezparallel.spec.model import RESTART_FIELDS, ProcessSpec
@@ -35,7 +35,7 @@ def fingerprint(spec: ProcessSpec) -> str:
     """Cached per (frozen, hashable) spec: the state is saved after every change, and hashing
     a thousand specs each time would sit on the path of every crash recovery."""
     shape = repr(tuple((name, getattr(spec, name)) for name in sorted(RESTART_FIELDS)))
-    return sha256_hex(shape.encode())[:16]
+    return hashlib.sha256(shape.encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True)
