@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.support import DaemonProcess, retry_until
+from tests.wezgui import start_gui
 
 STUB = Path(__file__).resolve().parents[1] / "fakes" / "claude_stub.py"
 FAKES = Path(__file__).resolve().parents[1] / "fakes"
@@ -63,8 +64,9 @@ class Daemons:
                  ) -> DaemonProcess:
         d = self.factory(backend=backend)
         self.made.append(d)
-        if backend == "wezterm":
-            self.monkeypatch.setenv("FAKE_WEZTERM_TMUX", str(d.root / "wez.sock"))
+        if backend == "wezterm":  # a WezTerm GUI whose mux is a tmux server of the stand-in
+            self.monkeypatch.setenv("XDG_RUNTIME_DIR", str(d.root / "run"))
+            start_gui(d.root / "run", d.root / "wez.sock")
         (d.conf / "ws.yaml").write_text(_conf(backend, procs(d.root)))
         d.start()
         return d
@@ -82,7 +84,7 @@ def daemons(daemon_factory: DaemonFactory, monkeypatch: pytest.MonkeyPatch
             ) -> Iterator[Daemons]:
     monkeypatch.setenv("PATH", f"{FAKES}{os.pathsep}{os.environ['PATH']}")
     for var in ("WEZTERM_PANE", "WEZTERM_UNIX_SOCKET", "FAKE_WEZTERM_EXIT_BEHAVIOR",
-                "FAKE_WEZTERM_LOG", "FAKE_WEZTERM_TMUX", "TMUX", "TMUX_PANE"):
+                "FAKE_WEZTERM_LOG", "TMUX", "TMUX_PANE", "DISPLAY"):
         monkeypatch.delenv(var, raising=False)
     made = Daemons(daemon_factory, monkeypatch)
     try:

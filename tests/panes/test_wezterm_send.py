@@ -18,6 +18,7 @@ import pytest
 
 from tests.panes.conftest import Box, Exits
 from tests.panes.recorder import Recorder
+from tests.wezgui import start_gui
 from wezparallel.backends.base import Handle
 from wezparallel.backends.wezterm import WezTermBackend
 
@@ -31,9 +32,11 @@ def cli(*args: str, stdin: str | None = None) -> None:
 
 @pytest.fixture
 def wez(box: Box, monkeypatch: pytest.MonkeyPatch) -> Iterator[Box]:
-    monkeypatch.setenv("FAKE_WEZTERM_TMUX", str(box.socket))
-    monkeypatch.delenv("FAKE_WEZTERM_LOG", raising=False)
-    monkeypatch.delenv("WEZTERM_PANE", raising=False)
+    """A WezTerm GUI whose mux is the box's tmux server, found through its gui-sock."""
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(box.root / "run"))
+    for var in ("FAKE_WEZTERM_LOG", "WEZTERM_PANE", "WEZTERM_UNIX_SOCKET", "DISPLAY"):
+        monkeypatch.delenv(var, raising=False)
+    start_gui(box.root / "run", box.socket)
     yield box
 
 
