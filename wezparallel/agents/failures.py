@@ -29,7 +29,7 @@ SESSION_EXISTS = "session_exists"
 _HINTS = {
     NOT_LOGGED_IN: "Claude Code is not logged in: run `claude` in a terminal and log in with "
                    "/login (or set ANTHROPIC_API_KEY), then `wezparctl start {id}`",
-    UNREACHABLE: "Claude Code cannot reach Anthropic's API: check the network (and any proxy)",
+    UNREACHABLE: "Claude Code cannot reach Anthropic's API: check the network or proxy",
     API_ERROR: "the last turn failed on an API error",
     SESSION_LOST: "its conversation could not be resumed: Claude Code does not know it",
     SESSION_EXISTS: "Claude Code already has a session with the id it was to start",
