@@ -201,9 +201,10 @@ def test_an_agent_without_a_network_says_so_in_status(daemon_factory: DaemonFact
 
 # --- a daemon restart ---------------------------------------------------------------------------
 
+@pytest.mark.parametrize("backend", ["subprocess", "tmux"])
 def test_a_sigkilled_daemon_comes_back_with_uptime_activity_session_and_health(
-        daemon_factory: DaemonFactory) -> None:
-    d = daemon_factory()
+        daemon_factory: DaemonFactory, backend: str) -> None:
+    d = daemon_factory(backend=backend)
     agents = Agents(d.root)
     probe = ("health: [{kind: exec, command: [test, -f, " + str(d.root / "ok") + "],"
              " interval: 1500ms, retries: 2}]")
