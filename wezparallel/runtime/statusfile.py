@@ -41,11 +41,12 @@ class StatusFile:
         self.heartbeat = heartbeat
         self._last_write = float("-inf")  # monotonic
         self._pending: asyncio.TimerHandle | None = None
+        self._closed = False
         self.writes = 0
 
     def changed(self, *_event: object) -> None:
         """Something visible changed (usable as an event bus listener): write soon, once."""
-        if self._pending is not None:
+        if self._pending is not None or self._closed:
             return
         delay = max(0.0, self._last_write + self.min_gap - self._clock.monotonic())
         self._pending = asyncio.get_running_loop().call_later(delay, self._write_pending)
@@ -56,7 +57,7 @@ class StatusFile:
 
     async def run(self) -> None:
         """Write now, then on every heartbeat, until cancelled."""
-        while True:
+        while not self._closed:
             self.write()
             await asyncio.sleep(self.heartbeat)
 
@@ -78,7 +79,9 @@ class StatusFile:
         self.writes += 1
 
     def close(self) -> None:
-        """The daemon stops: say so now rather than letting the file go stale."""
+        """The daemon stops: say so now rather than letting the file go stale. Nothing is
+        written after this, so a late change cannot make a stopped daemon look up again."""
+        self._closed = True
         if self._pending is not None:
             self._pending.cancel()
             self._pending = None
