@@ -56,7 +56,8 @@ def _plain(t: Tools) -> dict[str, Tool | None]:
 
 
 FAMILIES = (
-    Family("footprint", footprint, _plain),
+    Family("footprint", footprint,
+           lambda t: {SUP: t.supervisord, WEZ: t.wezparallel_watching}),
     Family("sampling", sampling, lambda t: {SUP: t.supervisord, WEZ: t.wezparallel_quiet}),
     Family("control", control, _plain),
     Family("recovery", recovery, _plain),
