@@ -106,6 +106,7 @@ class Daemon:
         self.screen = ScreenPoller(self.supervisor, self.agents, self.clock)
         # after the tracker: it forgets a hook-less agent that the poller then takes on
         self.supervisor.observers += [self.launcher, self.agents, self.health, self.screen]
+        self.supervisor.update_listeners.append(self.health.process_updated)
         self.stopped = asyncio.Event()
         self.leave_running = False
         self.metrics: MetricsRunner | None = None
