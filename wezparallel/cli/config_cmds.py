@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import sys
 from pathlib import Path
 
@@ -73,13 +74,19 @@ def templates() -> None:
               help="Where to write NAME.yaml [default: the conf dir].")
 @click.pass_context
 def init(ctx: click.Context, name: str, template: str, directory: Path | None) -> None:
-    """Write a new workspace file NAME.yaml from a template; never overwrites."""
+    """Write a new workspace file NAME.yaml from a template; never overwrites.
+
+    Its processes run in the current directory: `cwd:` is written relative to the file when
+    the file is inside it, absolute otherwise."""
+    from wezparallel.paths import absolute
     from wezparallel.spec.templates import write_workspace
 
+    project = absolute(os.getcwd())
     try:
-        target = write_workspace(directory or ctx.obj.paths.conf_dir, name, template)
+        target = absolute(write_workspace(absolute(directory or ctx.obj.paths.conf_dir),
+                                          name, template, project))
     except WezparallelError as exc:
         click.echo(f"wezparctl: {exc}", err=True)
         sys.exit(EXIT_FAILED)
-    click.echo(f"wrote {target} (template {template}); check it with "
-               f"`wezparctl validate {target}`")
+    click.echo(f"wrote {target} (template {template}) for {project}; check it with "
+               f"`wezparctl validate {shlex.quote(str(target))}`")

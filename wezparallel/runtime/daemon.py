@@ -21,7 +21,7 @@ from wezparallel.clock import Clock, SystemClock
 from wezparallel.digest import sha256_hex
 from wezparallel.errors import WezparallelError
 from wezparallel.metrics.settings import MetricsSettings
-from wezparallel.paths import Paths, ensure_private_dir
+from wezparallel.paths import Paths, ensure_socket_dir
 from wezparallel.plan import lifecycle as lc
 from wezparallel.plan.actions import describe
 from wezparallel.plan.lifecycle import ExitInfo
@@ -67,7 +67,7 @@ def tmux_socket(state_dir: Path) -> Path:
         return path
     digest = sha256_hex(os.fsencode(state_dir.absolute()))[:12]
     private = Path(f"/tmp/wezparallel-{os.getuid()}")
-    ensure_private_dir(private)
+    ensure_socket_dir(private / f"tmux-{digest}.sock")
     return private / f"tmux-{digest}.sock"
 
 

@@ -26,6 +26,7 @@ from pathlib import Path
 
 from wezparallel.backends.base import Handle
 from wezparallel.errors import BackendError, PermanentError, SpawnError
+from wezparallel.paths import ensure_private_dir
 from wezparallel.plan.lifecycle import ExitInfo
 from wezparallel.spec.model import ProcessSpec
 
@@ -115,7 +116,7 @@ class Launcher:
             return
         path = self.marker_path(pid)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            ensure_private_dir(path.parent)
             path.write_text(cwd, encoding="utf-8")
         except OSError as exc:
             log.warning("%s: cannot record its conversation in %s: %s", pid, path, exc)
