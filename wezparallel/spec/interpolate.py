@@ -2,8 +2,9 @@
 
 Supported forms: `$VAR`, `${VAR}` (empty when unset), `${VAR:-default}` (unset or empty),
 `${VAR-default}` (unset only), `${VAR:?message}` / `${VAR?message}` (an error when unset), and
-`$$` for a literal `$`; a default or message may hold variables itself (`${A:-${B}}`). Values come from the environment passed in (the daemon's), never from
-`os.environ` directly, so loading stays a pure function of its inputs.
+`$$` for a literal `$`; a default or message may hold variables itself (`${A:-${B}}`). Values
+come from the environment passed in (the daemon's), never from `os.environ` directly, so
+loading stays a pure function of its inputs.
 """
 
 from __future__ import annotations
