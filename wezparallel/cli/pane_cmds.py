@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from wezparallel.cli import complete
 from wezparallel.cli.remote import EXIT_FAILED, call, print_json
 from wezparallel.spec.model import Layout
 
@@ -54,7 +55,7 @@ def send(ctx: click.Context, args: tuple[str, ...], workspace: str | None, to_al
 
 
 @click.command()
-@click.argument("process_id")
+@click.argument("process_id", shell_complete=complete.process_ids)
 @click.option("-n", "--lines", type=click.IntRange(min=0), default=50, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
@@ -68,7 +69,7 @@ def capture(ctx: click.Context, process_id: str, lines: int, as_json: bool) -> N
 
 
 @click.command()
-@click.argument("process_id")
+@click.argument("process_id", shell_complete=complete.process_ids)
 @click.option("--print", "print_only", is_flag=True,
               help="Print the command that would show the pane instead of running it.")
 @click.pass_context
@@ -93,7 +94,7 @@ def attach(ctx: click.Context, process_id: str, print_only: bool) -> None:
 
 
 @click.command()
-@click.argument("workspace")
+@click.argument("workspace", shell_complete=complete.workspaces)
 @click.argument("name", type=click.Choice([v.value for v in Layout]))
 @click.pass_context
 def layout(ctx: click.Context, workspace: str, name: str) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from wezparallel.cli import complete
 from wezparallel.cli import format as fmt
 from wezparallel.cli.remote import call, print_json, stream
 
@@ -14,7 +15,7 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON."
 
 
 @click.command()
-@click.argument("patterns", nargs=-1)
+@click.argument("patterns", nargs=-1, shell_complete=complete.targets)
 @json_option
 @click.pass_context
 def status(ctx: click.Context, patterns: tuple[str, ...], as_json: bool) -> None:
@@ -31,7 +32,7 @@ def status(ctx: click.Context, patterns: tuple[str, ...], as_json: bool) -> None
 def _change_command(verb: str) -> click.Command:
     @click.command(name=verb, help=f"{verb.capitalize()} processes (ws:name, ws:*, ws or all) "
                    "and wait for the outcome.")
-    @click.argument("ids", nargs=-1, required=True)
+    @click.argument("ids", nargs=-1, required=True, shell_complete=complete.targets)
     @click.option("--timeout", type=float, default=30.0, show_default=True,
                   help="Seconds to wait for the outcome.")
     @click.option("--no-wait", is_flag=True, help="Return at once.")
@@ -56,7 +57,7 @@ restart = _change_command("restart")
 
 
 @click.command()
-@click.argument("process_id")
+@click.argument("process_id", shell_complete=complete.process_ids)
 @click.option("-n", "--lines", type=int, default=50, show_default=True)
 @click.option("-f", "--follow", is_flag=True, help="Keep printing new output.")
 @click.pass_context
