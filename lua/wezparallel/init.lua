@@ -5,7 +5,7 @@
 --   local wezparallel = require 'wezparallel'
 --   wezparallel.apply_to_config(config, { --[[ options, see docs/lua.md ]] })
 --
--- or as a plugin: wezterm.plugin.require 'https://github.com/OWNER/wezparallel'.
+-- or as a plugin: wezterm.plugin.require 'https://github.com/wezparallel/wezparallel'.
 -- It talks to the daemon only by running `wezparctl ... --json`.
 
 local client = require 'wezparallel.client'

@@ -75,6 +75,14 @@ def test_templates_lists_the_four_known_names():
     assert names == ["basic", "parallel_dev", "research", "web_dev"]
 
 
+def test_templates_json_lists_names_and_descriptions():
+    result = run("templates", "--json")
+    assert result.exit_code == 0, result.output
+    listed = json.loads(result.stdout)
+    assert [t["name"] for t in listed] == ["basic", "parallel_dev", "research", "web_dev"]
+    assert listed[0]["description"] == "One Claude Code agent in the project directory"
+
+
 def test_init_writes_a_valid_file_and_refuses_to_overwrite(tmp_path):
     first = run("init", "mine", "--template", "web_dev", "--dir", str(tmp_path / "new"))
     assert first.exit_code == 0, first.output

@@ -56,11 +56,16 @@ def schema() -> None:
 
 
 @click.command()
-def templates() -> None:
+@click.option("--json", "as_json", is_flag=True,
+              help="Print a JSON list of {name, description}.")
+def templates(as_json: bool) -> None:
     """List the built-in workspace templates."""
     from wezparallel.spec.templates import list_templates
 
     entries = list_templates()
+    if as_json:
+        click.echo(json.dumps([{"name": n, "description": d} for n, d in entries], indent=2))
+        return
     width = max(len(name) for name, _ in entries)
     for name, description in entries:
         click.echo(f"{name:<{width}}  {description}")
