@@ -143,7 +143,12 @@ class Daemon:
         return snapshot, preview
 
     def reload_quietly(self) -> None:
-        """For the file watcher: the plan goes to the log, nobody waits for it."""
+        """For the file watcher: the plan goes to the log, nobody waits for it. A save that
+        lands during a shutdown is dropped: it would start again what the shutdown stops,
+        and those processes would outlive the daemon."""
+        if self.stopped.is_set():
+            log.info("reload skipped: shutting down")
+            return
         self.reload()
 
     def apply_config(self, snapshot: ConfigSnapshot) -> None:
