@@ -51,8 +51,10 @@ class DaemonProcess:
     """A real `wezparallel` daemon in a private directory, driven by the real `wezparctl`."""
 
     def __init__(self, conf_files: dict[str, str] | None = None, backend: str = "subprocess",
-                 root: Path | None = None, watch: bool = True, relative: bool = False) -> None:
+                 root: Path | None = None, watch: bool = True,
+                 extra: tuple[str, ...] = (), relative: bool = False) -> None:
         self.watch = watch
+        self.extra = extra  # more daemon flags
         self.relative = relative  # run in `root` and name every path relative to it
         self.root = root or short_tmpdir()
         self.conf = self.root / "conf.d"
@@ -77,7 +79,7 @@ class DaemonProcess:
             self.proc = subprocess.Popen(
                 [script("wezparallel"), *self.args(),
                  "--backend", self.backend, "--log-level", "debug",
-                 *([] if self.watch else ["--no-watch"])],
+                 *([] if self.watch else ["--no-watch"]), *self.extra],
                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 cwd=self.root if self.relative else None)
         if wait:

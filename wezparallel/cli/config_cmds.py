@@ -84,8 +84,11 @@ def init(ctx: click.Context, name: str, template: str, directory: Path | None) -
     Its processes run in the current directory: `cwd:` is written relative to the file when
     the file is inside it, absolute otherwise."""
     from wezparallel.paths import absolute
-    from wezparallel.spec.templates import write_workspace
+    from wezparallel.spec.templates import template_names, write_workspace
 
+    if template not in template_names():  # a wrong argument is a usage error (exit 2)
+        raise click.BadParameter(f"no template named {template!r}; the templates are: "
+                                 + ", ".join(template_names()), param_hint="'--template'")
     project = absolute(os.getcwd())
     try:
         target = absolute(write_workspace(absolute(directory or ctx.obj.paths.conf_dir),

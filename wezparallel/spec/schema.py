@@ -18,7 +18,6 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from wezparallel.errors import Problem
-from wezparallel.spec import quickcheck
 from wezparallel.spec.yamlsource import Document, YamlPath
 
 if TYPE_CHECKING:  # jsonschema costs 60 ms to import (referencing, attrs, rpds): only `check`
@@ -61,12 +60,7 @@ def check(doc: Document) -> list[Problem]:
 
 def check_blamed(doc: Document) -> tuple[list[Problem], set[YamlPath]]:
     """The problems, and the paths of the values at fault (an unknown key's own path), so
-    that the loader can still resolve the parts of the document nothing is wrong with.
-
-    A document the quick check finds valid is valid (tested against jsonschema), and then
-    jsonschema is not even imported: that keeps it out of a daemon whose files are fine."""
-    if quickcheck.is_valid(doc.data, schema()):
-        return [], set()
+    that the loader can still resolve the parts of the document nothing is wrong with."""
     from jsonschema.exceptions import best_match
 
     problems: dict[tuple[int, int, str], Problem] = {}
