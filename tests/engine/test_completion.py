@@ -59,6 +59,9 @@ def test_a_daemon_that_is_down_falls_back_to_the_conf_dir_without_a_word(tmp_pat
                            conf=str(tmp_path))
     assert values == ["web:api", "web:worker", "web:*"]
     assert err == "" and time.monotonic() - started < 10
-    values, err = complete("logs", "", socket=str(tmp_path / "none.sock"),
+    values, err = complete("capture", "", socket=str(tmp_path / "none.sock"),
                            conf=str(tmp_path / "nothing"))
     assert (values, err) == ([], "")
+    values, err = complete("logs", "", socket=str(tmp_path / "none.sock"),
+                           conf=str(tmp_path / "nothing"))
+    assert (values, err) == (["all"], "")  # logs takes patterns: `all` is always one
