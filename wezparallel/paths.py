@@ -64,6 +64,11 @@ class Paths:
     state_dir: Path
     socket: Path
 
+    @property
+    def status_file(self) -> Path:
+        """The daemon's status snapshot, read by the WezTerm status bar without a process."""
+        return self.state_dir / "status.json"
+
     @classmethod
     def resolve(cls, conf_dir: str | os.PathLike[str] | None = None,
                 state_dir: str | os.PathLike[str] | None = None,

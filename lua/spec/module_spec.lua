@@ -14,7 +14,8 @@ describe("require 'wezparallel'", function()
 
   it('apply_to_config adds keys and events and returns the config', function()
     local config = { font_size = 12 }
-    assert.equal(config, wp.apply_to_config(config, { now = h.clock().now }))
+    local opts = { now = h.clock().now, status_file = h.status_file(fake) }
+    assert.equal(config, wp.apply_to_config(config, opts))
     assert.equal(12, config.font_size)
     assert.equal(4, #config.keys)
     assert.equal(1, #fake.handlers['update-status'])
@@ -22,7 +23,8 @@ describe("require 'wezparallel'", function()
   end)
 
   it('status = false leaves update-status to the user, who can call status_text', function()
-    wp.apply_to_config({}, { status = false, now = h.clock().now })
+    wp.apply_to_config({}, { status = false, now = h.clock().now,
+      status_file = h.status_file(fake) })
     assert.is_nil(fake.handlers['update-status'])
     assert.equal('wp 4 running 1 backoff 1 fatal | agents 1 busy 1 WAITING  1 idle ',
       wp.status_text(fake:pane(1)))

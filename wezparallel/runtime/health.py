@@ -57,8 +57,17 @@ class ProbeSet:
     states: tuple[ProbeState, ...]
 
     @classmethod
-    def begin(cls, probes: tuple[HealthProbe, ...], started_at: float) -> ProbeSet:
-        return cls(tuple(ProbeState.begin(p, started_at) for p in probes))
+    def begin(cls, probes: tuple[HealthProbe, ...], started_at: float,
+              seed: Health = Health.UNKNOWN) -> ProbeSet:
+        """`seed`: the health an adopted instance had under the earlier daemon; its probes go
+        on from there (an unhealthy one stays so until a check passes) instead of from
+        unknown."""
+        states = [ProbeState.begin(p, started_at) for p in probes]
+        if seed != Health.UNKNOWN:
+            states = [replace(st, health=seed, started=True,
+                              failures=st.threshold if seed == Health.UNHEALTHY else 0)
+                      for st in states]
+        return cls(tuple(states))
 
     def due(self, now: float) -> tuple[int, ...]:
         return tuple(i for i, st in enumerate(self.states) if st.due(now))
@@ -84,6 +93,7 @@ class _Instance:
     cwd: str
     started_at: float  # monotonic
     log_offset: int = 0
+    seed: Health = Health.UNKNOWN  # the health an adopted instance had
 
 
 class HealthRunner:
@@ -111,7 +121,9 @@ class HealthRunner:
     def process_up(self, spec: ProcessSpec, handle: Handle, launch: Launch | None) -> None:
         self.tasks.cancel(spec.id)
         cwd = launch.spec.cwd if launch is not None else spec.cwd
-        inst = _Instance(spec, handle, cwd, self._clock.monotonic())
+        st = self._sup.statuses.get(spec.id)
+        seed = Health(st.health) if launch is None and st is not None else Health.UNKNOWN
+        inst = _Instance(spec, handle, cwd, self._clock.monotonic(), seed=seed)
         self._instances[spec.id] = inst
         self._probe(inst)
 
@@ -125,6 +137,7 @@ class HealthRunner:
             return
         self.tasks.cancel(spec.id)
         self.reasons.pop(spec.id, None)
+        inst.seed = Health.UNKNOWN  # new probes: the old verdict says nothing about them
         self._sup.set_health(spec.id, Health.UNKNOWN.value, handle.pid)
         self._probe(inst)
 
@@ -147,7 +160,7 @@ class HealthRunner:
     # --- one instance -------------------------------------------------------------------------
 
     async def _watch(self, inst: _Instance) -> None:
-        probes = ProbeSet.begin(inst.spec.health, inst.started_at)
+        probes = ProbeSet.begin(inst.spec.health, inst.started_at, inst.seed)
         while self._registered(inst):
             for index in probes.due(self._clock.monotonic()):
                 probes = await self._check_one(inst, probes, index)
