@@ -52,7 +52,7 @@ end)
 -- `<data dir>/plugins/?/plugin/init.lua` (config/src/lua.rs, lua-api-crates/plugin/src/lib.rs),
 -- in a Lua without the `debug` library. These specs load plugin/init.lua that way.
 describe('plugin/init.lua as WezTerm loads it', function()
-  local COMPONENT = 'httpssCssZssZsgithubsDscomsZsOWNERsZswezparallel'
+  local COMPONENT = 'httpssCssZssZsgithubsDscomsZswezparallelsZswezparallel'
   local saved, fake, plugins
 
   local function repo_root()
@@ -100,7 +100,7 @@ describe('plugin/init.lua as WezTerm loads it', function()
     end)
 
   it('falls back to plugin_dir from plugin.list() (WezTerm 20240127 on)', function()
-    fake.plugin_dirs = { { url = 'https://github.com/OWNER/wezparallel', component = COMPONENT,
+    fake.plugin_dirs = { { url = 'https://github.com/wezparallel/wezparallel', component = COMPONENT,
       plugin_dir = plugins .. '/' .. COMPONENT } }
     package.path = '/nonexistent/?.lua'
     local ok, mod, path = without_debug(function() return dofile('../plugin/init.lua') end)

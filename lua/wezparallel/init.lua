@@ -5,7 +5,7 @@
 --   local wezparallel = require 'wezparallel'
 --   wezparallel.apply_to_config(config, { --[[ options, see docs/lua.md ]] })
 --
--- or as a plugin: wezterm.plugin.require 'https://github.com/OWNER/wezparallel'.
+-- or as a plugin: wezterm.plugin.require 'https://github.com/wezparallel/wezparallel'.
 -- The status bar reads the daemon's status file (`status_file`); actions run `wezparctl`.
 -- Needs WezTerm 20230408 or newer, as the daemon's WezTerm backend does (`wezterm.json_parse`,
 -- which the status bar uses, is older: 20220807).

@@ -30,7 +30,7 @@ from wezparallel.events.probes import with_plugin_kinds
 from wezparallel.events.settings import EventSettings
 from wezparallel.health.probes import run_check
 from wezparallel.metrics.settings import MetricsSettings
-from wezparallel.paths import Paths, ensure_private_dir
+from wezparallel.paths import Paths, ensure_socket_dir
 from wezparallel.plan import lifecycle as lc
 from wezparallel.plan.actions import describe
 from wezparallel.plan.lifecycle import ExitInfo
@@ -82,7 +82,7 @@ def tmux_socket(state_dir: Path) -> Path:
         return path
     digest = hashlib.sha256(os.fsencode(state_dir.absolute())).hexdigest()[:12]
     private = Path(f"/tmp/wezparallel-{os.getuid()}")
-    ensure_private_dir(private)
+    ensure_socket_dir(private / f"tmux-{digest}.sock")
     return private / f"tmux-{digest}.sock"
 
 
@@ -128,6 +128,7 @@ class Daemon:
         self.supervisor.observers += [self.launcher, self.agents, self.health, self.screen,
                                       self.exits]
         self.persistence.extras = self._saved_extras
+        self.supervisor.update_listeners.append(self.health.process_updated)
         self.bus = EventBus(self.clock, Journal(self.paths.state_dir / JOURNAL_FILE,
                                                 settings.events.retention))
         self.differ = connect_events(self.bus, self.supervisor, self.agents, self.notices,
@@ -189,7 +190,12 @@ class Daemon:
         return snapshot, preview
 
     def reload_quietly(self) -> None:
-        """For the file watcher: the plan goes to the log, nobody waits for it."""
+        """For the file watcher: the plan goes to the log, nobody waits for it. A save that
+        lands during a shutdown is dropped: it would start again what the shutdown stops,
+        and those processes would outlive the daemon."""
+        if self.stopped.is_set():
+            log.info("reload skipped: shutting down")
+            return
         self.reload()
 
     def apply_config(self, snapshot: ConfigSnapshot) -> None:
