@@ -25,6 +25,7 @@ from benchmarks import (
     reload,
     sampling,
     scale,
+    statusbar,
 )
 from benchmarks.results import SUP, WEZ, Figure, Measured, Row
 from benchmarks.session import Tool
@@ -57,7 +58,8 @@ def _plain(t: Tools) -> dict[str, Tool | None]:
 
 
 FAMILIES = (
-    Family("footprint", footprint, _plain),
+    Family("footprint", footprint,
+           lambda t: {SUP: t.supervisord, WEZ: t.wezparallel_watching}),
     Family("sampling", sampling, lambda t: {SUP: t.supervisord, WEZ: t.wezparallel_quiet}),
     Family("control", control, _plain),
     Family("recovery", recovery, _plain),
@@ -66,6 +68,7 @@ FAMILIES = (
     Family("panes", panes, lambda t: {WEZ: t.wezparallel_tmux}),
     Family("events", events, lambda t: {WEZ: t.wezparallel}),
     Family("dashboard", dashboard, lambda t: {WEZ: t.wezparallel}),
+    Family("statusbar", statusbar, lambda t: {WEZ: t.wezparallel}),
 )
 
 

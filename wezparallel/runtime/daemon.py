@@ -30,12 +30,13 @@ from wezparallel.events.probes import with_plugin_kinds
 from wezparallel.events.settings import EventSettings
 from wezparallel.health.probes import run_check
 from wezparallel.metrics.settings import MetricsSettings
-from wezparallel.paths import Paths, ensure_private_dir
+from wezparallel.paths import Paths, ensure_socket_dir
 from wezparallel.plan import lifecycle as lc
 from wezparallel.plan.actions import describe
 from wezparallel.plan.lifecycle import ExitInfo
 from wezparallel.plan.planner import Plan, plan
 from wezparallel.runtime import config as config_mod
+from wezparallel.runtime.agent_exits import AgentExits
 from wezparallel.runtime.agents import AgentTracker
 from wezparallel.runtime.config import ConfigSnapshot
 from wezparallel.runtime.event_feed import connect as connect_events
@@ -43,9 +44,11 @@ from wezparallel.runtime.health import HealthRunner
 from wezparallel.runtime.launch import Launcher
 from wezparallel.runtime.logrotation import LogRotator, RotationSettings
 from wezparallel.runtime.notices import Notices
-from wezparallel.runtime.persist import Persistence, fingerprint
+from wezparallel.runtime.persist import Persistence, Saved, fingerprint
 from wezparallel.runtime.registry import BackendFactory, BackendRegistry
 from wezparallel.runtime.screen import ScreenPoller
+from wezparallel.runtime.status import status_object
+from wezparallel.runtime.statusfile import StatusFile
 from wezparallel.runtime.supervisor import Supervisor
 from wezparallel.spec.model import ProcessSpec
 
@@ -81,7 +84,7 @@ def tmux_socket(state_dir: Path) -> Path:
         return path
     digest = hashlib.sha256(os.fsencode(state_dir.absolute())).hexdigest()[:12]
     private = Path(f"/tmp/wezparallel-{os.getuid()}")
-    ensure_private_dir(private)
+    ensure_socket_dir(private / f"tmux-{digest}.sock")
     return private / f"tmux-{digest}.sock"
 
 
@@ -109,19 +112,25 @@ class Daemon:
         auto = settings.backend or resolve_auto(settings.environ)
         self.registry = BackendRegistry(
             factories or default_factories(self.paths.state_dir), self._on_exit, lambda: auto)
-        self.persistence = Persistence(self.paths.state_dir / "state.json")
+        self.persistence = Persistence(self.paths.state_dir / "state.json", self.clock)
         self.launcher = Launcher(self.paths.state_dir, self.paths.socket, settings.environ)
         self.supervisor = Supervisor(self.registry.for_spec, self.clock, self.paths.state_dir,
                                      self.persistence, self.launcher)
-        self.agents = AgentTracker(self.clock, self.launcher.remember_conversation)
+        self.agents = AgentTracker(self.clock, self.launcher.remember_conversation,
+                                   self.supervisor.save_soon)
         self.notices = Notices(self.clock)
         self.plugins = load_plugins()
         self.health = HealthRunner(self.supervisor, self.clock, activity=self.agents.get,
                                    notify=self.notices.add,
                                    check=with_plugin_kinds(self.plugins, run_check))
         self.screen = ScreenPoller(self.supervisor, self.agents, self.clock)
-        # after the tracker: it forgets a hook-less agent that the poller then takes on
-        self.supervisor.observers += [self.launcher, self.agents, self.health, self.screen]
+        self.exits = AgentExits(self.supervisor, self.launcher, self.agents, self.notices.add)
+        # after the tracker: it forgets a hook-less agent that the poller then takes on, and
+        # marks an agent exited before its exit is judged
+        self.supervisor.observers += [self.launcher, self.agents, self.health, self.screen,
+                                      self.exits]
+        self.persistence.extras = self._saved_extras
+        self.supervisor.update_listeners.append(self.health.process_updated)
         self.bus = EventBus(self.clock, Journal(self.paths.state_dir / JOURNAL_FILE,
                                                 settings.events.retention))
         self.differ = connect_events(self.bus, self.supervisor, self.agents, self.notices,
@@ -149,6 +158,10 @@ class Daemon:
         """The spec in force now (so `on:` changes apply at once), else the last one run."""
         st = self.supervisor.statuses.get(pid)
         return self.supervisor.desired.get(pid) or (st.spec if st is not None else None)
+
+    def _saved_extras(self, pid: str) -> dict[str, object]:
+        """What the runtime state keeps per process beside the supervisor's own fields."""
+        return {"health_reason": self.health.reason(pid), "agent": self.agents.to_json(pid)}
 
     # --- config ------------------------------------------------------------------------------
 
@@ -179,7 +192,12 @@ class Daemon:
         return snapshot, preview
 
     def reload_quietly(self) -> None:
-        """For the file watcher: the plan goes to the log, nobody waits for it."""
+        """For the file watcher: the plan goes to the log, nobody waits for it. A save that
+        lands during a shutdown is dropped: it would start again what the shutdown stops,
+        and those processes would outlive the daemon."""
+        if self.stopped.is_set():
+            log.info("reload skipped: shutting down")
+            return
         self.reload()
 
     def apply_config(self, snapshot: ConfigSnapshot) -> None:
@@ -197,6 +215,7 @@ class Daemon:
         adopted: list[str] = []
         for pid, saved in self.persistence.load().items():
             spec = desired.get(pid)
+            self._restore_extras(pid, saved)
             if saved.handle is not None:
                 try:
                     backend = self.registry.named(saved.handle.backend)
@@ -206,7 +225,9 @@ class Daemon:
                     continue
                 matches = spec is not None and fingerprint(spec) == saved.fingerprint
                 if sup.adopt(backend, saved.handle, wanted=saved.wanted,
-                             restarts=saved.restarts, spec_matches=matches):
+                             restarts=saved.restarts, spec_matches=matches,
+                             started_wall=saved.started_wall, since_wall=saved.since_wall,
+                             health=saved.health):
                     log.info("%s: adopted pid %d", pid, saved.handle.pid)
                     self.differ.prime(pid, sup.statuses[pid])
                     adopted.append(pid)
@@ -217,6 +238,13 @@ class Daemon:
         self.bus.publish("daemon", None, {"what": "adopted", "count": len(adopted),
                                           "processes": adopted})
 
+    def _restore_extras(self, pid: str, saved: Saved) -> None:
+        """Before the adoption that follows: the tracker hands the activity to it."""
+        if saved.health_reason is not None:
+            self.health.reasons[pid] = saved.health_reason
+        if saved.agent is not None:
+            self.agents.restore(pid, saved.agent)
+
     async def run(self) -> None:
         """Serve until `stopped` is set (a signal or the `shutdown` command)."""
         loop_task = asyncio.create_task(self.supervisor.run(), name="reconcile")
@@ -225,6 +253,11 @@ class Daemon:
         tasks = [loop_task, asyncio.create_task(rotator.run(), name="log-rotation")]
         if self.metrics is not None:
             tasks.append(asyncio.create_task(self.metrics.run(), name="metrics"))
+        # The status bar's snapshot: rewritten on every event (a state, an activity, a health
+        # verdict, a reload, a notice), at most 4 times a second, and on a heartbeat.
+        status_file = StatusFile(self.paths.status_file, lambda: status_object(self), self.clock)
+        self.bus.listeners.append(status_file.changed)
+        tasks.append(asyncio.create_task(status_file.run(), name="status-file"))
         try:
             await self.stopped.wait()
             await self.health.close()  # no probe may restart what the shutdown stops
@@ -235,10 +268,13 @@ class Daemon:
             await self.screen.close()
             await self.hooks.close()
             self.bus.close()
+            await self.bus.drained(1.0)  # event streams send their last events and their end
+            await asyncio.sleep(0)
             self.plugin_listeners.close()
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            status_file.close()  # after the tasks: nothing may schedule an up: true write
             await self.registry.close(leave_running=self.leave_running)
             if self.metrics is not None:
                 self.metrics.close()

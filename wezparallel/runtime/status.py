@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import fnmatch
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wezparallel.errors import RemoteError
 from wezparallel.plan.lifecycle import ProcessStatus, State, initial
-from wezparallel.runtime.daemon import Daemon
+
+if TYPE_CHECKING:  # the daemon builds its status file from this module
+    from wezparallel.runtime.daemon import Daemon
 
 
 def status_object(daemon: Daemon, patterns: list[str] | None = None) -> dict[str, Any]:
@@ -62,11 +64,17 @@ def _cost(daemon: Daemon, st: ProcessStatus) -> dict[str, Any]:
 
 
 def agent_fields(daemon: Daemon, pid: str) -> dict[str, Any]:
-    """An agent's activity (None for processes whose hooks do not report to us) and the
-    reason of the last failed health check."""
+    """An agent's activity (None for processes whose hooks do not report to us) and why (a
+    permission prompt's message, a failed turn's error), what keeps it from working (not
+    logged in, no network) until a turn succeeds, its session id (for `claude --resume`),
+    and the reason of the last failed health check."""
     act = daemon.agents.get(pid)
+    problem = daemon.agents.problems.get(pid)
     return {"activity": act.current.value if act else None,
             "activity_since": act.since if act else None,
+            "activity_reason": act.reason if act else None,
+            "agent_problem": problem.describe(pid) if problem else None,
+            "session_id": daemon.agents.sessions.get(pid) or daemon.launcher.session_id(pid),
             "health_reason": daemon.health.reason(pid)}
 
 
