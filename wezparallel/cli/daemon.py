@@ -13,6 +13,7 @@ import os
 import signal
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -22,6 +23,9 @@ from wezparallel.paths import Paths, ensure_private_dir
 from wezparallel.web import settings as dashboard_settings
 from wezparallel.web.calls import dashboard_method
 from wezparallel.web.settings import DashboardAddress
+
+if TYPE_CHECKING:
+    from wezparallel.web.launch import Dashboard
 
 log = logging.getLogger("wezparallel")
 
@@ -42,16 +46,16 @@ async def serve(paths: Paths, backend: str | None, watch: bool = True,
     daemon = Daemon(DaemonSettings(paths, backend=backend, metrics=metrics,
                                    events=EventSettings(retention=event_retention_days * DAY)))
     handlers = handlers_for(daemon)
-    web = None
+    web: Dashboard | None = None
     handlers["dashboard"] = dashboard_method(lambda: web.url_with_token() if web else None)
     server = IpcServer(paths.socket, handlers)
     await server.start()
     try:
         ensure_private_dir(paths.state_dir)
-        if dashboard is not None:  # aiohttp is imported only here
-            from wezparallel.web.server import start_dashboard
+        if dashboard is not None:  # bound now; aiohttp loads once supervision runs
+            from wezparallel.web.launch import Dashboard
 
-            web = await start_dashboard(dashboard, handlers, paths.state_dir)
+            web = Dashboard(dashboard, paths.state_dir)
             log.info("dashboard: %s", web.url_with_token())
         daemon.apply_config(daemon.read_config())
         daemon.bus.publish("daemon", None, {"what": "started", "version": __version__,
@@ -69,9 +73,13 @@ async def serve(paths: Paths, backend: str | None, watch: bool = True,
             loop.add_signal_handler(signum, daemon.request_shutdown)
         log.info("wezparallel %s: %d processes from %s, socket %s", __version__,
                  len(daemon.config.processes()), paths.conf_dir, paths.socket)
+        web_task = asyncio.create_task(web.serve(handlers)) if web is not None else None
         try:
             await daemon.run()
         finally:
+            if web_task is not None:
+                web_task.cancel()
+                await asyncio.gather(web_task, return_exceptions=True)
             if watcher is not None:
                 watcher.stop()
     finally:

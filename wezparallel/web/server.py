@@ -8,8 +8,8 @@ without it, so the token does not linger in the address bar or the history.
 from __future__ import annotations
 
 import asyncio
-import errno
 import logging
+import socket
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,6 @@ from aiohttp import web
 from wezparallel.web import guard
 from wezparallel.web.calls import CallError, Handler, invoke
 from wezparallel.web.session import QUEUE, Session
-from wezparallel.web.settings import DashboardAddress
 
 log = logging.getLogger(__name__)
 
@@ -46,11 +45,8 @@ class DashboardServer:
         self._runner: web.AppRunner | None = None
         self._sockets: set[web.WebSocketResponse] = set()
 
-    def url_with_token(self) -> str:
-        return f"{self.url}?token={self.token}"
-
-    async def start(self, address: DashboardAddress) -> str:
-        """Listen on the first free candidate port; the URL (without the token) is returned."""
+    async def start(self, sock: socket.socket, url: str) -> None:
+        """Serve on `sock`, already listening (`listen.bind`)."""
         app = web.Application(middlewares=[self._guard], client_max_size=MAX_BODY)
         app.router.add_get("/", self._index)
         app.router.add_get("/ws", self._websocket)
@@ -58,24 +54,9 @@ class DashboardServer:
         app.router.add_static("/static/", STATIC, append_version=False)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
-        for i, port in enumerate(address.candidates()):
-            # SO_REUSEADDR: a restarted daemon takes its port back from the last one's
-            # TIME_WAIT connections (on Linux it never lets two listeners share a port)
-            site = web.TCPSite(self._runner, address.host, port, reuse_address=True)
-            try:
-                await site.start()
-            except OSError as exc:
-                if exc.errno != errno.EADDRINUSE or i == len(address.candidates()) - 1:
-                    await self._runner.cleanup()
-                    raise
-                log.info("dashboard: port %d is taken; using a free one", port)
-                continue
-            bound = int(self._runner.addresses[0][1])
-            host = f"[{address.host}]" if ":" in address.host else address.host
-            self.url = f"http://{host}:{bound}/"
-            self.cookie = f"{guard.COOKIE}_{bound}"  # cookies are shared across ports
-            return self.url
-        raise AssertionError("no candidate port")  # candidates() is never empty
+        await web.SockSite(self._runner, sock).start()
+        self.url = url
+        self.cookie = f"{guard.COOKIE}_{sock.getsockname()[1]}"  # cookies ignore the port
 
     async def close(self) -> None:
         for ws in list(self._sockets):
@@ -140,19 +121,11 @@ class DashboardServer:
         return web.json_response({"result": result})
 
 
-async def start_dashboard(address: DashboardAddress, handlers: Mapping[str, Handler],
-                          state_dir: Path) -> DashboardServer:
-    """Make or read the token, then listen; a port that cannot be had is a WezparallelError."""
-    from wezparallel.errors import WezparallelError
-    from wezparallel.web.token import load_or_create
-
-    server = DashboardServer(handlers, load_or_create(state_dir))
-    try:
-        await server.start(address)
-    except OSError as exc:
-        raise WezparallelError(f"dashboard: cannot listen on {address.host}:{address.port}: "
-                               f"{exc.strerror or exc} (--dashboard HOST:PORT picks another, "
-                               "port 0 a free one; --no-dashboard turns it off)") from None
+async def serve(sock: socket.socket, url: str, token: str,
+                handlers: Mapping[str, Handler]) -> DashboardServer:
+    server = DashboardServer(handlers, token)
+    await server.start(sock, url)
+    log.debug("dashboard: serving %s", url)
     return server
 
 
