@@ -103,8 +103,10 @@ def run_async(coro: Coroutine[Any, Any, T]) -> T:
 
 # --- the browser ---------------------------------------------------------------------------
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """One chromium per test module: Playwright's sync API runs an event loop in the main
+    thread while it is open, which no other module's tests should find there."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
