@@ -63,6 +63,26 @@ def test_the_page_lists_every_process_grouped_and_filtered(daemon_factory: Facto
         "#procs tr.proc", "els => els.map(e => e.dataset.id)") == ["web:off"], 5)
 
 
+def test_a_hundred_processes_in_four_workspaces(daemon_factory: Factory,
+                                                page_for: PageFor) -> None:
+    small = {"command": ["sleep", "1000"], "start_secs": 0}
+    files = {f"w{k}.yaml": conf({f"p{i:02d}": small for i in range(25)}, workspace=f"w{k}")
+             for k in range(4)}
+    d, _ = start_dashboard(daemon_factory, files)
+    retry_until(lambda: sum(p["state"] == "RUNNING" for p in d.status()["processes"]) == 100,
+                60, 0.2, "100 processes RUNNING")
+    page = page_for(d)
+    ids = "els => els.map(e => e.dataset.id)"
+    retry_until(lambda: len(page.eval_on_selector_all("#procs tr.proc", ids)) == 100, 15)
+    groups = page.eval_on_selector_all("#procs tr.group th", "els => els.map(e => e.textContent)")
+    assert groups == ["w0 (25)", "w1 (25)", "w2 (25)", "w3 (25)"]
+    page.fill("#filter", "w2:")
+    retry_until(lambda: page.eval_on_selector_all("#procs tr.proc", ids) == [
+        f"w2:p{i:02d}" for i in range(25)], 5)
+    page.uncheck("#group")
+    retry_until(lambda: page.eval_on_selector_all("#procs tr.group", "els => els.length") == 0, 5)
+
+
 def test_a_child_killed_with_sigkill_shows_its_new_pid_without_a_reload(
         daemon_factory: Factory, page_for: PageFor) -> None:
     d, _ = start_dashboard(daemon_factory, {"ws.yaml": conf({"a": {**sleeper(), **NO_BACKOFF}})})
