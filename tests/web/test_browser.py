@@ -159,6 +159,11 @@ def test_a_prompt_typed_in_the_page_reaches_the_agents_pane(
     # the pane's text shows up in the page's log box too
     retry_until(lambda: "Done: hello from the page" in page.inner_text("tr.details pre.log"),
                 15, 0.1, "the pane text on the page")
+    assert d.ctl("stop", "ws:agent").returncode == 0  # a send that fails says why
+    page.fill('textarea[aria-label="prompt for ws:agent"]', "anyone there?")
+    page.click('tr.details button[data-action=send]')
+    toast = page.wait_for_selector('.toast.error:has-text("send to ws:agent")', timeout=30000)
+    assert "ws:agent" in toast.inner_text() and "STOPPED" in toast.inner_text().upper()
 
 
 def test_a_broken_save_shows_the_config_banner_until_fixed(daemon_factory: Factory,
