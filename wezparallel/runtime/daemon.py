@@ -36,6 +36,7 @@ from wezparallel.plan.actions import describe
 from wezparallel.plan.lifecycle import ExitInfo
 from wezparallel.plan.planner import Plan, plan
 from wezparallel.runtime import config as config_mod
+from wezparallel.runtime.agent_exits import AgentExits
 from wezparallel.runtime.agents import AgentTracker
 from wezparallel.runtime.config import ConfigSnapshot
 from wezparallel.runtime.event_feed import connect as connect_events
@@ -43,7 +44,7 @@ from wezparallel.runtime.health import HealthRunner
 from wezparallel.runtime.launch import Launcher
 from wezparallel.runtime.logrotation import LogRotator, RotationSettings
 from wezparallel.runtime.notices import Notices
-from wezparallel.runtime.persist import Persistence, fingerprint
+from wezparallel.runtime.persist import Persistence, Saved, fingerprint
 from wezparallel.runtime.registry import BackendFactory, BackendRegistry
 from wezparallel.runtime.screen import ScreenPoller
 from wezparallel.runtime.supervisor import Supervisor
@@ -109,19 +110,24 @@ class Daemon:
         auto = settings.backend or resolve_auto(settings.environ)
         self.registry = BackendRegistry(
             factories or default_factories(self.paths.state_dir), self._on_exit, lambda: auto)
-        self.persistence = Persistence(self.paths.state_dir / "state.json")
+        self.persistence = Persistence(self.paths.state_dir / "state.json", self.clock)
         self.launcher = Launcher(self.paths.state_dir, self.paths.socket, settings.environ)
         self.supervisor = Supervisor(self.registry.for_spec, self.clock, self.paths.state_dir,
                                      self.persistence, self.launcher)
-        self.agents = AgentTracker(self.clock, self.launcher.remember_conversation)
+        self.agents = AgentTracker(self.clock, self.launcher.remember_conversation,
+                                   self.supervisor.save_soon)
         self.notices = Notices(self.clock)
         self.plugins = load_plugins()
         self.health = HealthRunner(self.supervisor, self.clock, activity=self.agents.get,
                                    notify=self.notices.add,
                                    check=with_plugin_kinds(self.plugins, run_check))
         self.screen = ScreenPoller(self.supervisor, self.agents, self.clock)
-        # after the tracker: it forgets a hook-less agent that the poller then takes on
-        self.supervisor.observers += [self.launcher, self.agents, self.health, self.screen]
+        self.exits = AgentExits(self.supervisor, self.launcher, self.agents, self.notices.add)
+        # after the tracker: it forgets a hook-less agent that the poller then takes on, and
+        # marks an agent exited before its exit is judged
+        self.supervisor.observers += [self.launcher, self.agents, self.health, self.screen,
+                                      self.exits]
+        self.persistence.extras = self._saved_extras
         self.bus = EventBus(self.clock, Journal(self.paths.state_dir / JOURNAL_FILE,
                                                 settings.events.retention))
         self.differ = connect_events(self.bus, self.supervisor, self.agents, self.notices,
@@ -149,6 +155,10 @@ class Daemon:
         """The spec in force now (so `on:` changes apply at once), else the last one run."""
         st = self.supervisor.statuses.get(pid)
         return self.supervisor.desired.get(pid) or (st.spec if st is not None else None)
+
+    def _saved_extras(self, pid: str) -> dict[str, object]:
+        """What the runtime state keeps per process beside the supervisor's own fields."""
+        return {"health_reason": self.health.reason(pid), "agent": self.agents.to_json(pid)}
 
     # --- config ------------------------------------------------------------------------------
 
@@ -197,6 +207,7 @@ class Daemon:
         adopted: list[str] = []
         for pid, saved in self.persistence.load().items():
             spec = desired.get(pid)
+            self._restore_extras(pid, saved)
             if saved.handle is not None:
                 try:
                     backend = self.registry.named(saved.handle.backend)
@@ -206,7 +217,9 @@ class Daemon:
                     continue
                 matches = spec is not None and fingerprint(spec) == saved.fingerprint
                 if sup.adopt(backend, saved.handle, wanted=saved.wanted,
-                             restarts=saved.restarts, spec_matches=matches):
+                             restarts=saved.restarts, spec_matches=matches,
+                             started_wall=saved.started_wall, since_wall=saved.since_wall,
+                             health=saved.health):
                     log.info("%s: adopted pid %d", pid, saved.handle.pid)
                     self.differ.prime(pid, sup.statuses[pid])
                     adopted.append(pid)
@@ -216,6 +229,13 @@ class Daemon:
                 sup.statuses[pid] = lc.request_stop(sup.statuses[pid], self.clock.monotonic())
         self.bus.publish("daemon", None, {"what": "adopted", "count": len(adopted),
                                           "processes": adopted})
+
+    def _restore_extras(self, pid: str, saved: Saved) -> None:
+        """Before the adoption that follows: the tracker hands the activity to it."""
+        if saved.health_reason is not None:
+            self.health.reasons[pid] = saved.health_reason
+        if saved.agent is not None:
+            self.agents.restore(pid, saved.agent)
 
     async def run(self) -> None:
         """Serve until `stopped` is set (a signal or the `shutdown` command)."""
