@@ -1,0 +1,327 @@
+"""The task board at work: keeps the tasks, applies `dispatch`, and follows agents' hooks.
+
+Every change is saved (`TaskStore`) and published as a `task` event before anything else
+happens, so the journal, `subscribe` clients and the dashboard see each move, and a daemon
+killed at any moment comes back with the board it had.
+
+How a task travels:
+- `dispatch` (pure) says which idle agent takes which task; the task becomes `doing` at once
+  (so a Stop can never arrive before we are ready for it) and its prompt goes through the same
+  `PromptSender` as `wezparctl send`. A prompt the agent did not take puts the task back in todo
+  with the reason.
+- the agent's UserPromptSubmit tells which session received it; the Stop of that session (not
+  a subagent's, whose payload has `agent_id`) moves it to review with its time;
+- a failed turn (activity `error`) leaves it in doing with the reason; an agent that ends
+  for good (stopped, FATAL, exited without a restart to come) puts it back in todo; one that
+  comes back with another session (its conversation lost) is sent the task again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from typing import Any
+
+from wezparallel.agents.activity import Activity, AgentActivity, Hook
+from wezparallel.agents.review import agent_checkout
+from wezparallel.backends.base import Handle
+from wezparallel.clock import Clock
+from wezparallel.errors import WezparallelError
+from wezparallel.events.bus import EventBus
+from wezparallel.plan.lifecycle import ExitInfo, State
+from wezparallel.runtime.agents import AgentTracker
+from wezparallel.runtime.launch import Launch
+from wezparallel.runtime.prompts import PromptInput, PromptSender, Target
+from wezparallel.runtime.supervisor import Supervisor
+from wezparallel.spec.model import ProcessSpec, WorkspaceSpec
+from wezparallel.tasks import model as m
+from wezparallel.tasks.dispatch import AgentView, Assignment, dispatch
+from wezparallel.tasks.model import Task, TaskError, TaskStatus
+from wezparallel.tasks.store import TaskStore
+from wezparallel.tasks.timing import LOOKBACK, busy_waiting
+
+log = logging.getLogger(__name__)
+S = TaskStatus
+
+
+class Board:
+    def __init__(self, store: TaskStore, bus: EventBus, clock: Clock, agents: AgentTracker,
+                 supervisor: Supervisor, sender: PromptSender,
+                 workspaces: Callable[[], Mapping[str, WorkspaceSpec]]) -> None:
+        self.store = store
+        self.bus = bus
+        self.clock = clock
+        self.agents = agents
+        self.supervisor = supervisor
+        self.sender = sender
+        self.workspaces = workspaces  # by name, as the config has them now
+        self.tasks: dict[str, Task] = store.load()
+        self._sends: set[asyncio.Task[None]] = set()
+        self._poked = False
+        self.closing = False
+        agents.watchers.append(self.on_activity)
+        agents.hook_watchers.append(self.on_hook)
+
+    # --- reading ----------------------------------------------------------------------------
+
+    def get(self, tid: str) -> Task:
+        task = self.tasks.get(m.parse_id(tid))
+        if task is None:
+            raise TaskError(f"no task {m.parse_id(tid)}")
+        return task
+
+    def listed(self, status: str | None = None, workspace: str | None = None) -> list[Task]:
+        return [self.live(t) for t in self.tasks.values()
+                if (status is None or t.status == status)
+                and (workspace is None or t.workspace == workspace)]
+
+    def live(self, task: Task) -> Task:
+        """A doing task with its time so far."""
+        if task.status != S.DOING or task.agent is None or task.started is None:
+            return task
+        busy, waiting = self.time_of(task.agent, task.started, self.clock.wall())
+        return replace(task, busy_seconds=busy, waiting_seconds=waiting)
+
+    def time_of(self, agent: str, start: float, end: float) -> tuple[float, float]:
+        self.bus.flush()
+        journal = self.bus.journal
+        if journal is None:
+            return 0.0, 0.0
+        events = journal.read(types=("activity",), since_time=start - LOOKBACK)
+        return busy_waiting(events, agent, start, end)
+
+    # --- a person's changes -----------------------------------------------------------------
+
+    def add(self, title: str, body: str = "", workspace: str | None = None,
+            to: str | None = None, after: tuple[str, ...] = (), priority: int = 0) -> Task:
+        if not title.strip():
+            raise TaskError("a task needs a title")
+        after = tuple(self.get(a).id for a in after)
+        workspace = self._workspace_for(workspace, to)
+        now = self.clock.wall()
+        task = Task(self.store.next_id(), title.strip(), body, workspace, to=to,
+                    priority=priority, after=after, created=now, updated=now)
+        self._put(task, "added")
+        return task
+
+    def move(self, tid: str, status: str, note: str | None = None) -> Task:
+        try:
+            to = TaskStatus(status)
+        except ValueError:
+            raise TaskError(f"{status!r} is not a status ({', '.join(m.STATUSES)})") from None
+        task = self.get(tid)
+        self._put(m.move(task, to, self.clock.wall(), note), "moved", task)
+        return self.tasks[task.id]
+
+    def cancel(self, tid: str) -> Task:
+        return self.move(tid, S.CANCELLED.value)
+
+    def assign(self, tid: str, agent: str) -> Task:
+        """Address the task to `agent`: it is sent as soon as that agent is idle and free."""
+        task = self.get(tid)
+        self._agent_spec(agent)
+        if task.status == S.DOING:
+            raise TaskError(f"{task.id} is already in doing on {task.agent}; move it to todo "
+                            "first")
+        if task.status != S.TODO:
+            raise TaskError(f"{task.id} is {task.status.value}; only a todo task can be "
+                            "assigned (move it to todo first)")
+        self._put(replace(task, to=agent, updated=self.clock.wall()), "assigned", task)
+        return self.tasks[task.id]
+
+    def edit(self, tid: str, changes: Mapping[str, Any]) -> Task:
+        task = self.get(tid)
+        fields = dict(changes)
+        if "after" in fields:
+            fields["after"] = tuple(self.get(a).id for a in fields["after"])
+        if "to" in fields and fields["to"] is not None:
+            self._agent_spec(fields["to"])
+        if "title" in fields and not str(fields["title"]).strip():
+            raise TaskError("a task needs a title")
+        self._put(replace(task, **fields, updated=self.clock.wall()), "edited", task)
+        return self.tasks[task.id]
+
+    def _workspace_for(self, workspace: str | None, to: str | None) -> str:
+        names = self.workspaces()
+        if to is not None:
+            spec = self._agent_spec(to)
+            if workspace is not None and workspace != spec.workspace:
+                raise TaskError(f"{to} is in workspace {spec.workspace}, not {workspace}")
+            return spec.workspace
+        if workspace is not None:
+            if workspace not in names:
+                raise TaskError(f"no workspace {workspace!r} (known: "
+                                f"{', '.join(sorted(names)) or 'none'})")
+            return workspace
+        if len(names) == 1:
+            return next(iter(names))
+        raise TaskError("which workspace is it for? give --workspace WS or --to AGENT "
+                        f"(workspaces: {', '.join(sorted(names)) or 'none'})")
+
+    def _agent_spec(self, pid: str) -> ProcessSpec:
+        spec = self.supervisor.desired.get(pid)
+        if spec is None or spec.claude is None:
+            raise TaskError(f"{pid} is not a claude agent of the config in force")
+        return spec
+
+    def _put(self, task: Task, change: str, before: Task | None = None) -> None:
+        """Save, publish, and look for work to hand out."""
+        self.store.save(task)
+        self.tasks[task.id] = task
+        fields = {"change": change, "task": task.to_json(),
+                  "from": before.status.value if before else None, "to": task.status.value}
+        self.bus.publish("task", task.agent or task.to, fields)
+        self.poke()
+
+    # --- dispatch ---------------------------------------------------------------------------
+
+    def poke(self) -> None:
+        """Dispatch once the current loop iteration is done (many changes, one decision)."""
+        if self._poked or self.closing:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        self._poked = True
+        loop.call_soon(self.dispatch_now)
+
+    def dispatch_now(self) -> None:
+        self._poked = False
+        if self.closing:
+            return
+        for a in dispatch(self.tasks, self._views(), self.clock.wall()):
+            self._hand_over(a)
+
+    def _views(self) -> list[AgentView]:
+        modes = {name: ws.dispatch == "auto" for name, ws in self.workspaces().items()}
+        out = []
+        for pid, spec in self.supervisor.desired.items():
+            act = self.agents.get(pid)
+            if spec.claude is None or act is None or pid not in self.supervisor.handles:
+                continue
+            out.append(AgentView(pid, spec.workspace, act.current == AgentActivity.IDLE,
+                                 modes.get(spec.workspace, False), self.agents.sessions.get(pid)))
+        return out
+
+    def _hand_over(self, a: Assignment) -> None:
+        task = self.tasks[a.task]
+        now = self.clock.wall()
+        if a.resend:
+            started = replace(task, session_id=None, reason=None, updated=now)
+            self._put(started, "resent", task)
+        else:
+            started = self._checkout(m.start(task, a.agent, now), "start")
+            self._put(started, "started", task)
+        send = asyncio.get_running_loop().create_task(self._send(started),
+                                                      name=f"task {task.id}")
+        self._sends.add(send)
+        send.add_done_callback(self._sends.discard)
+
+    async def _send(self, task: Task) -> None:
+        assert task.agent is not None
+        target = self._target(task.agent)
+        if target is None:
+            self._undelivered(task.id, f"{task.agent} has no pane to type the task into")
+            return
+        try:
+            (outcome,) = await self.sender.send([target], task.prompt, True)
+        except Exception as exc:  # a backend failing to type: the task must not stay doing
+            log.exception("%s: sending %s failed", task.agent, task.id)
+            self._undelivered(task.id, f"sending it to {task.agent} failed: {exc}")
+            return
+        if outcome.submitted is False:
+            self._undelivered(task.id, f"{task.agent} did not take the prompt: {outcome.note}")
+
+    def _target(self, pid: str) -> Target | None:
+        handle: Handle | None = self.supervisor.handles.get(pid)
+        backend = self.supervisor.backend_of(pid)
+        if handle is None or backend is None or not hasattr(backend, "paste"):
+            return None
+        typing: PromptInput = backend  # type: ignore[assignment]
+        return Target(handle, typing, True)
+
+    def _undelivered(self, tid: str, reason: str) -> None:
+        task = self.tasks[tid]
+        if task.status == S.DOING:
+            log.warning("%s: %s", tid, reason)
+            self._put(m.release(task, self.clock.wall(), reason), "undelivered", task)
+
+    def _checkout(self, task: Task, when: str) -> Task:
+        """The branch and commit of the agent's worktree (a local `git rev-parse`, quick
+        enough for the loop), recorded at the start and at the finish for review."""
+        spec = self.supervisor.desired.get(task.agent or "")
+        if spec is None or spec.worktree is None:
+            return task
+        try:
+            co = agent_checkout(spec)
+        except WezparallelError as exc:
+            log.warning("%s: cannot read its worktree's branch: %s", task.id, exc)
+            return task
+        if co is None:
+            return task
+        if when == "start":
+            return replace(task, branch=co.branch, base_commit=co.commit)
+        return replace(task, head_commit=co.commit)
+
+    # --- what agents do ---------------------------------------------------------------------
+
+    def _doing(self, pid: str) -> Task | None:
+        return next((t for t in self.tasks.values()
+                     if t.status == S.DOING and t.agent == pid), None)
+
+    def on_hook(self, pid: str, event: str, session_id: str | None, hook: Hook) -> None:
+        task = self._doing(pid)
+        if task is None or hook.get("agent_id"):
+            return  # no task, or a subagent's event: its Stop is not the end of the turn
+        if event == "UserPromptSubmit" and task.session_id is None and session_id:
+            self._put(replace(task, session_id=session_id, updated=self.clock.wall()),
+                      "delivered", task)
+        elif event == "Stop" and task.session_id is not None \
+                and session_id in (None, task.session_id):
+            self._finish(task)
+
+    def _finish(self, task: Task) -> None:
+        assert task.agent is not None and task.started is not None
+        now = self.clock.wall()
+        busy, waiting = self.time_of(task.agent, task.started, now)
+        done = self._checkout(m.finish(task, now, busy, waiting), "finish")
+        self._put(done, "finished", task)
+
+    def on_activity(self, pid: str, before: Activity | None, after: Activity) -> None:
+        if after.current == AgentActivity.ERROR:
+            task = self._doing(pid)
+            if task is not None:
+                reason = f"its turn failed: {after.reason or 'no reason given'}"
+                self._put(replace(task, reason=reason, updated=self.clock.wall()),
+                          "failed", task)
+        elif after.current == AgentActivity.IDLE:
+            self.poke()
+
+    # --- the process lifecycle (a supervisor observer) --------------------------------------
+
+    def process_up(self, spec: ProcessSpec, handle: Handle, launch: Launch | None) -> None:
+        self.poke()
+
+    def process_down(self, pid: str, exit: ExitInfo) -> None:
+        task = self._doing(pid)
+        st = self.supervisor.statuses.get(pid)
+        if task is None or self.closing or st is None:
+            return
+        coming_back = st.wanted and st.state != State.FATAL and (
+            st.retry_at is not None or st.restart_requested or st.state == State.BACKOFF)
+        if not coming_back:
+            self._put(m.release(task, self.clock.wall(),
+                                f"{pid} ended ({st.state.value}) before finishing it"),
+                      "released", task)
+
+    async def close(self) -> None:
+        """Stop dispatching (the shutdown's stops must not release tasks) and end sends."""
+        self.closing = True
+        for send in list(self._sends):
+            send.cancel()
+        if self._sends:
+            await asyncio.wait(self._sends, timeout=2.0)
+        self.store.close()
