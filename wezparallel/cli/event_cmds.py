@@ -12,7 +12,7 @@ import click
 
 from wezparallel.cli.remote import stream
 
-EVENT_TYPES = ("state", "activity", "health", "config", "notice", "daemon")
+EVENT_TYPES = ("state", "activity", "health", "config", "notice", "daemon", "task")
 
 
 def parse_since(text: str | None, now: float) -> dict[str, Any]:
@@ -51,6 +51,11 @@ def describe(event: dict[str, Any]) -> str:
         if what == "adopted":
             return f"daemon adopted {event.get('count', 0)} processes"
         return f"daemon {what}" + (f" (pid {event['pid']})" if event.get("pid") else "")
+    if kind == "task":
+        task = event.get("task") or {}
+        move = f" {event['from']} -> {event['to']}" if event.get("from") != event.get("to") \
+            else ""
+        return f"task {task.get('id')} {event.get('change')}{move}: {task.get('title', '')}"
     if kind in ("notice", "lagged"):
         return f"{kind}: {event.get('message', '')}"
     return str(kind)
