@@ -42,10 +42,16 @@ class TaskStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self._db = sqlite3.connect(path, timeout=5.0, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise StateError(f"task store {path}: {exc}") from exc
+        try:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._migrate()
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, StateError) as exc:
+            self._db.close()
+            if isinstance(exc, StateError):
+                raise
             raise StateError(f"task store {path}: {exc}") from exc
 
     @property
