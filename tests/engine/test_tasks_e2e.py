@@ -161,7 +161,8 @@ def test_without_auto_a_task_waits_for_assign(boards: Callable[..., Board]) -> N
 def test_busy_seconds_match_the_turn_length(boards: Callable[..., Board]) -> None:
     b = boards("a")
     b.idle("ws:a")
-    tid = b.add("slow", "--body", "slow work sleep:2 sleep:1.5")
+    # a subagent's Stop mid-turn (its payload has agent_id) does not end the task
+    tid = b.add("slow", "--body", "slow work subagent sleep:2 sleep:1.5")
     task = b.until("it in review", lambda ts: ts[tid]["status"] == "review")[tid]
     [(start, end)] = [tuple(map(float, line.split()))
                       for line in b.turns.read_text().splitlines()]
@@ -188,6 +189,20 @@ def test_a_daemon_killed_mid_task_comes_back_with_the_same_board(
     tasks = b.until("the slow one in review", lambda ts: ts[slow]["status"] == "review")
     assert tasks[other]["status"] == "todo"
     assert 7.0 < tasks[slow]["busy_seconds"] < 10.0, tasks[slow]
+
+
+def test_a_failed_turn_stays_in_doing_and_a_stopped_agent_gives_its_task_back(
+        boards: Callable[..., Board]) -> None:
+    b = boards("a")
+    b.idle("ws:a")
+    tid = b.add("fails", "--body", "try autherror")
+    task = b.until("the failure on the task", lambda ts: ts[tid]["reason"] is not None)[tid]
+    assert task["status"] == "doing"
+    assert task["reason"].startswith("its turn failed: authentication_failed: Not logged in"), task
+    b.ctl("stop", "ws:a")
+    task = b.until("it back in todo", lambda ts: ts[tid]["status"] == "todo")[tid]
+    assert task["agent"] is None and "ws:a ended (STOPPED) before finishing it" in \
+        task["reason"]
 
 
 # --- review and merge --------------------------------------------------------------------------
