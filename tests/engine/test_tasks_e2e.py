@@ -10,6 +10,9 @@ give the turns a length and a diff.
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import signal
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -110,6 +113,11 @@ def _never_two_on_one_agent(events: list[dict[str, Any]]) -> None:
             assert held == task["id"], f"{task['agent']} got {task['id']} while on {held}"
 
 
+def _transcript(b: Board, session: str) -> str:
+    """What the stand-in stored of a conversation (one JSON line per prompt)."""
+    return next((b.root / "claude-config" / "projects").glob(f"*/{session}.jsonl")).read_text()
+
+
 # --- dispatch ----------------------------------------------------------------------------------
 
 def test_three_tasks_two_agents_all_reach_review_one_at_a_time_each(
@@ -203,6 +211,38 @@ def test_a_failed_turn_stays_in_doing_and_a_stopped_agent_gives_its_task_back(
     task = b.until("it back in todo", lambda ts: ts[tid]["status"] == "todo")[tid]
     assert task["agent"] is None and "ws:a ended (STOPPED) before finishing it" in \
         task["reason"]
+
+
+def test_an_agent_restarted_mid_task_keeps_it_and_its_conversation(
+        boards: Callable[..., Board]) -> None:
+    """The stand-in crashes mid-turn; the restart resumes the session that has the task, so
+    the task is not sent again; the next turn of that session finishes it."""
+    b = boards("a")
+    b.idle("ws:a")
+    tid = b.add("crashes", "--body", "work crash")
+    task = b.until("it delivered", lambda ts: ts[tid]["session_id"] is not None)[tid]
+    retry_until(lambda: b.d.process("ws:a")["restarts"] >= 1, 30, 0.05, "a restart")
+    b.idle("ws:a")
+    again = b.tasks()[tid]
+    assert (again["status"], again["session_id"]) == ("doing", task["session_id"])
+    assert b.d.process("ws:a")["session_id"] == task["session_id"]
+    assert _transcript(b, task["session_id"]).count("work crash") == 1  # not sent again
+    b.ctl("send", "ws:a", "go on")
+    done = b.until("it in review", lambda ts: ts[tid]["status"] == "review")[tid]
+    assert done["session_id"] == task["session_id"]
+
+
+def test_a_task_whose_session_was_lost_is_sent_again(boards: Callable[..., Board]) -> None:
+    b = boards("a")
+    b.idle("ws:a")
+    tid = b.add("long", "--body", "long sleep:4")
+    task = b.until("it delivered", lambda ts: ts[tid]["session_id"] is not None)[tid]
+    shutil.rmtree(b.root / "claude-config")  # Claude Code's files are gone: no resume
+    os.kill(b.d.process("ws:a")["pid"], signal.SIGKILL)
+    done = b.until("it in review", lambda ts: ts[tid]["status"] == "review", timeout=90)[tid]
+    assert done["session_id"] not in (None, task["session_id"])
+    assert done["session_id"] == b.d.process("ws:a")["session_id"]
+    assert "long sleep:4" in _transcript(b, done["session_id"])
 
 
 # --- review and merge --------------------------------------------------------------------------
