@@ -177,6 +177,11 @@ def test_busy_seconds_match_the_turn_length(boards: Callable[..., Board]) -> Non
     assert end - start >= 3.5
     assert abs(task["busy_seconds"] - (end - start)) < 1.0, (task, end - start)
     assert task["waiting_seconds"] == 0
+    report = json.loads(b.ctl("report", "--json"))
+    assert [(t["id"], t["agent"], t["busy"]) for t in report["tasks"]] == [
+        (tid, "ws:a", task["busy_seconds"])]
+    assert [(a["id"], a["finished"]) for a in report["task_agents"]] == [("ws:a", 1)]
+    assert "TASKS FINISHED" in b.ctl("report")
 
 
 def test_a_daemon_killed_mid_task_comes_back_with_the_same_board(

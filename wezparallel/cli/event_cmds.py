@@ -148,6 +148,14 @@ def report_lines(result: dict[str, Any]) -> list[str]:
         agents += [(a["id"], span(a["busy"]), span(a["waiting"]), span(a["idle"]))
                    for a in result["agents"]]
         lines += ["", *_table(agents)]
+    if result.get("tasks"):
+        tasks = [("TASK", "AGENT", "STATUS", "BUSY", "WAITING", "TITLE")]
+        tasks += [(t["id"], t["agent"], t["status"], span(t["busy"]), span(t["waiting"]),
+                   t["title"]) for t in result["tasks"]]
+        per_agent = [("AGENT", "TASKS FINISHED", "BUSY ON TASKS", "WAITING ON TASKS")]
+        per_agent += [(a["id"], str(a["finished"]), span(a["busy"]), span(a["waiting"]))
+                      for a in result["task_agents"]]
+        lines += ["", *_table(tasks), "", *_table(per_agent)]
     return lines
 
 

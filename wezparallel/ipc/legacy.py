@@ -80,7 +80,8 @@ TITLE_LIMIT = 80  # characters of a TaskQueue command used as the task's title
 
 def _task_queue(value: Any) -> LegacyCall | str:
     """`{"TaskQueue": {"id": .., "priority": 0-255, "command": ..}}`: a todo task whose prompt
-    is the command. Its id was the sender's own; the reply carries ours."""
+    is the command. Its id was the sender's own; the reply carries ours. The message names no
+    workspace: with several, the task has none and waits for `task assign`."""
     if not isinstance(value, dict):
         return "TaskQueue needs an object {\"id\": .., \"priority\": .., \"command\": ..}"
     command, priority = value.get("command"), value.get("priority", 0)
@@ -91,4 +92,4 @@ def _task_queue(value: Any) -> LegacyCall | str:
     text = command.strip()
     title = text.splitlines()[0][:TITLE_LIMIT]
     return LegacyCall("task_add", {"title": title, "body": "" if title == text else text,
-                                   "priority": priority})
+                                   "priority": priority, "placed": False})

@@ -95,11 +95,15 @@ class Board:
     # --- a person's changes -----------------------------------------------------------------
 
     def add(self, title: str, body: str = "", workspace: str | None = None,
-            to: str | None = None, after: tuple[str, ...] = (), priority: int = 0) -> Task:
+            to: str | None = None, after: tuple[str, ...] = (), priority: int = 0,
+            placed: bool = True) -> Task:
+        """`placed` False: a task whose workspace is not clear gets none (it then reaches an
+        agent only through `task assign`) instead of being refused."""
         if not title.strip():
             raise TaskError("a task needs a title")
         after = tuple(self.get(a).id for a in after)
-        workspace = self._workspace_for(workspace, to)
+        if placed or workspace is not None or to is not None or len(self.workspaces()) == 1:
+            workspace = self._workspace_for(workspace, to)
         now = self.clock.wall()
         task = Task(self.store.next_id(), title.strip(), body, workspace, to=to,
                     priority=priority, after=after, created=now, updated=now)

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from wezparallel.errors import RemoteError
-from wezparallel.events.model import TYPES, Event, Filter
+from wezparallel.events.model import TYPES, Event, Filter, id_matches
 from wezparallel.runtime.daemon import Daemon
 from wezparallel.runtime.status import status_object
 
@@ -107,7 +107,17 @@ def _report(d: Daemon, params: dict[str, Any]) -> dict[str, Any]:
     journal = d.bus.journal
     past = journal.read(types=("state", "activity")) if journal is not None else iter(())
     out = report.build((e for e in past if accept(e)), start, end).to_json()
+    out |= _task_report(d, accept, start, end)
     return out | {"journal_disabled": journal.reason if journal is not None else "no journal"}
+
+
+def _task_report(d: Daemon, accept: Filter, start: float, end: float) -> dict[str, Any]:
+    """Tasks finished in the window or at work in it, of the agents the patterns name."""
+    from wezparallel.tasks.report import build
+
+    wanted = [t for t in d.board.listed() if t.agent is not None and (
+        not accept.patterns or any(id_matches(t.agent, p) for p in accept.patterns))]
+    return build(wanted, start, end)
 
 
 def _past(d: Daemon, accept: Filter, after: int, upto: int,

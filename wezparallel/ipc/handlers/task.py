@@ -28,7 +28,8 @@ def handlers(d: Daemon) -> dict[str, Callable[[dict[str, Any]], Awaitable[Any]]]
         return _out(board.add(
             p.string(params, "title"), _opt(params, "body", str) or "",
             _opt(params, "workspace", str), _opt(params, "to", str),
-            tuple(_ids(params, "after")), _opt(params, "priority", int) or 0))
+            tuple(_ids(params, "after")), _opt(params, "priority", int) or 0,
+            placed=params.get("placed", True) is not False))
 
     async def task_list(params: dict[str, Any]) -> Any:
         status = _opt(params, "status", str)
