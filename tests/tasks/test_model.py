@@ -16,6 +16,8 @@ def test_review_goes_to_done_or_back_to_todo_with_a_note_that_leads_the_next_pro
     back = m.move(t, S.TODO, 30.0, note="also add a test")
     assert (back.status, back.agent, back.started, back.finished) == (S.TODO, None, None, None)
     assert back.prompt == "also add a test\n\nfix the parser"
+    assert back.to == "ws:a"  # back to the agent whose branch has the work
+    assert m.move(t, S.TODO, 30.0).to is None  # without a note: anyone
     assert m.move(t, S.DONE, 30.0).finished == 20.0
 
 

@@ -30,6 +30,7 @@ from wezparallel.backends.base import Handle
 from wezparallel.clock import Clock
 from wezparallel.errors import WezparallelError
 from wezparallel.events.bus import EventBus
+from wezparallel.events.model import Event
 from wezparallel.plan.lifecycle import ExitInfo, State
 from wezparallel.runtime.agents import AgentTracker
 from wezparallel.runtime.launch import Launch
@@ -73,24 +74,41 @@ class Board:
         return task
 
     def listed(self, status: str | None = None, workspace: str | None = None) -> list[Task]:
-        return [self.live(t) for t in self.tasks.values()
-                if (status is None or t.status == status)
-                and (workspace is None or t.workspace == workspace)]
+        tasks = [t for t in self.tasks.values()
+                 if (status is None or t.status == status)
+                 and (workspace is None or t.workspace == workspace)]
+        return self._with_time(tasks)
 
     def live(self, task: Task) -> Task:
         """A doing task with its time so far."""
-        if task.status != S.DOING or task.agent is None or task.started is None:
-            return task
-        busy, waiting = self.time_of(task.agent, task.started, self.clock.wall())
-        return replace(task, busy_seconds=busy, waiting_seconds=waiting)
+        return self._with_time([task])[0]
+
+    def _with_time(self, tasks: list[Task]) -> list[Task]:
+        """Doing tasks get their time so far, from one read of the journal for them all."""
+        doing = [t for t in tasks if t.status == S.DOING and t.agent and t.started]
+        if not doing:
+            return tasks
+        now = self.clock.wall()
+        events = self._activity_since(min(t.started or now for t in doing))
+        ids = {t.id for t in doing}
+        out = []
+        for t in tasks:
+            if t.id in ids:
+                assert t.agent is not None and t.started is not None
+                busy, waiting = busy_waiting(events, t.agent, t.started, now)
+                t = replace(t, busy_seconds=busy, waiting_seconds=waiting)
+            out.append(t)
+        return out
 
     def time_of(self, agent: str, start: float, end: float) -> tuple[float, float]:
-        self.bus.flush()
+        return busy_waiting(self._activity_since(start), agent, start, end)
+
+    def _activity_since(self, start: float) -> list[Event]:
+        self.bus.flush()  # what this loop iteration published is not in the journal yet
         journal = self.bus.journal
         if journal is None:
-            return 0.0, 0.0
-        events = journal.read(types=("activity",), since_time=start - LOOKBACK)
-        return busy_waiting(events, agent, start, end)
+            return []
+        return list(journal.read(types=("activity",), since_time=start - LOOKBACK))
 
     # --- a person's changes -----------------------------------------------------------------
 

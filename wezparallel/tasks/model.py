@@ -104,7 +104,9 @@ MOVES: Mapping[TaskStatus, frozenset[TaskStatus]] = {
 
 def move(task: Task, to: TaskStatus, now: float, note: str | None = None) -> Task:
     """A person's move. Back to todo frees the agent and, with `note`, makes the note the
-    first words of the next prompt; review and done keep (or set) `finished`."""
+    first words of the next prompt and addresses the task to the agent that worked on it (its
+    branch and conversation have the work; `edit --anyone` lifts that); review and done keep
+    (or set) `finished`."""
     if to == task.status:
         return task
     if to not in MOVES[task.status]:
@@ -114,7 +116,8 @@ def move(task: Task, to: TaskStatus, now: float, note: str | None = None) -> Tas
                         f"not {to.value}{hint}")
     if to == S.TODO:
         return replace(task, status=to, agent=None, started=None, finished=None,
-                       session_id=None, reason=None, note=note or None, updated=now)
+                       session_id=None, reason=None, note=note or None, updated=now,
+                       to=task.agent if note and task.agent else task.to)
     finished = task.finished if task.finished is not None else (
         now if to in (S.REVIEW, S.DONE) and task.started is not None else None)
     return replace(task, status=to, finished=finished, updated=now)
