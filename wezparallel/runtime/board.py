@@ -1,4 +1,4 @@
-"""The task board at work: keeps the tasks, applies `dispatch`, and follows agents' hooks.
+"""The task board at work: keeps the tasks, takes people's changes and applies `dispatch`.
 
 Every change is saved (`TaskStore`) and published as a `task` event before anything else
 happens, so the journal, `subscribe` clients and the dashboard see each move, and a daemon
@@ -9,11 +9,10 @@ How a task travels:
   (so a Stop can never arrive before we are ready for it) and its prompt goes through the same
   `PromptSender` as `wezparctl send`. A prompt the agent did not take puts the task back in todo
   with the reason.
-- the agent's UserPromptSubmit tells which session received it; the Stop of that session (not
-  a subagent's, whose payload has `agent_id`) moves it to review with its time;
-- a failed turn (activity `error`) leaves it in doing with the reason; an agent that ends
-  for good (stopped, FATAL, exited without a restart to come) puts it back in todo; one that
-  comes back with another session (its conversation lost) is sent the task again.
+- what the agent then does comes back through `runtime.task_feedback` (its Stop finishes the
+  task, a failed turn or an exit is noted);
+- an agent that comes back with another session (its conversation lost) is sent the task
+  again.
 """
 
 from __future__ import annotations
@@ -24,16 +23,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from wezparallel.agents.activity import Activity, AgentActivity, Hook
+from wezparallel.agents.activity import AgentActivity
 from wezparallel.agents.review import agent_checkout
 from wezparallel.backends.base import Handle
 from wezparallel.clock import Clock
 from wezparallel.errors import WezparallelError
 from wezparallel.events.bus import EventBus
 from wezparallel.events.model import Event
-from wezparallel.plan.lifecycle import ExitInfo, State
 from wezparallel.runtime.agents import AgentTracker
-from wezparallel.runtime.launch import Launch
 from wezparallel.runtime.prompts import PromptInput, PromptSender, Target
 from wezparallel.runtime.supervisor import Supervisor
 from wezparallel.spec.model import ProcessSpec, WorkspaceSpec
@@ -62,8 +59,6 @@ class Board:
         self._sends: set[asyncio.Task[None]] = set()
         self._poked = False
         self.closing = False
-        agents.watchers.append(self.on_activity)
-        agents.hook_watchers.append(self.on_hook)
 
     # --- reading ----------------------------------------------------------------------------
 
@@ -125,7 +120,7 @@ class Board:
         now = self.clock.wall()
         task = Task(self.store.next_id(), title.strip(), body, workspace, to=to,
                     priority=priority, after=after, created=now, updated=now)
-        self._put(task, "added")
+        self.put(task, "added")
         return task
 
     def move(self, tid: str, status: str, note: str | None = None) -> Task:
@@ -134,7 +129,7 @@ class Board:
         except ValueError:
             raise TaskError(f"{status!r} is not a status ({', '.join(m.STATUSES)})") from None
         task = self.get(tid)
-        self._put(m.move(task, to, self.clock.wall(), note), "moved", task)
+        self.put(m.move(task, to, self.clock.wall(), note), "moved", task)
         return self.tasks[task.id]
 
     def cancel(self, tid: str) -> Task:
@@ -150,7 +145,7 @@ class Board:
         if task.status != S.TODO:
             raise TaskError(f"{task.id} is {task.status.value}; only a todo task can be "
                             "assigned (move it to todo first)")
-        self._put(replace(task, to=agent, updated=self.clock.wall()), "assigned", task)
+        self.put(replace(task, to=agent, updated=self.clock.wall()), "assigned", task)
         return self.tasks[task.id]
 
     def edit(self, tid: str, changes: Mapping[str, Any]) -> Task:
@@ -162,7 +157,7 @@ class Board:
             self._agent_spec(fields["to"])
         if "title" in fields and not str(fields["title"]).strip():
             raise TaskError("a task needs a title")
-        self._put(replace(task, **fields, updated=self.clock.wall()), "edited", task)
+        self.put(replace(task, **fields, updated=self.clock.wall()), "edited", task)
         return self.tasks[task.id]
 
     def _workspace_for(self, workspace: str | None, to: str | None) -> str:
@@ -188,7 +183,7 @@ class Board:
             raise TaskError(f"{pid} is not a claude agent of the config in force")
         return spec
 
-    def _put(self, task: Task, change: str, before: Task | None = None) -> None:
+    def put(self, task: Task, change: str, before: Task | None = None) -> None:
         """Save, publish, and look for work to hand out."""
         self.store.save(task)
         self.tasks[task.id] = task
@@ -233,10 +228,10 @@ class Board:
         now = self.clock.wall()
         if a.resend:
             started = replace(task, session_id=None, reason=None, updated=now)
-            self._put(started, "resent", task)
+            self.put(started, "resent", task)
         else:
-            started = self._checkout(m.start(task, a.agent, now), "start")
-            self._put(started, "started", task)
+            started = self.checkout(m.start(task, a.agent, now), "start")
+            self.put(started, "started", task)
         send = asyncio.get_running_loop().create_task(self._send(started),
                                                       name=f"task {task.id}")
         self._sends.add(send)
@@ -269,9 +264,9 @@ class Board:
         task = self.tasks[tid]
         if task.status == S.DOING:
             log.warning("%s: %s", tid, reason)
-            self._put(m.release(task, self.clock.wall(), reason), "undelivered", task)
+            self.put(m.release(task, self.clock.wall(), reason), "undelivered", task)
 
-    def _checkout(self, task: Task, when: str) -> Task:
+    def checkout(self, task: Task, when: str) -> Task:
         """The branch and commit of the agent's worktree (a local `git rev-parse`, quick
         enough for the loop), recorded at the start and at the finish for review."""
         spec = self.supervisor.desired.get(task.agent or "")
@@ -288,56 +283,10 @@ class Board:
             return replace(task, branch=co.branch, base_commit=co.commit)
         return replace(task, head_commit=co.commit)
 
-    # --- what agents do ---------------------------------------------------------------------
-
-    def _doing(self, pid: str) -> Task | None:
+    def doing(self, pid: str) -> Task | None:
+        """The task `pid` is at work on: at most one."""
         return next((t for t in self.tasks.values()
                      if t.status == S.DOING and t.agent == pid), None)
-
-    def on_hook(self, pid: str, event: str, session_id: str | None, hook: Hook) -> None:
-        task = self._doing(pid)
-        if task is None or hook.get("agent_id"):
-            return  # no task, or a subagent's event: its Stop is not the end of the turn
-        if event == "UserPromptSubmit" and task.session_id is None and session_id:
-            self._put(replace(task, session_id=session_id, updated=self.clock.wall()),
-                      "delivered", task)
-        elif event == "Stop" and task.session_id is not None \
-                and session_id in (None, task.session_id):
-            self._finish(task)
-
-    def _finish(self, task: Task) -> None:
-        assert task.agent is not None and task.started is not None
-        now = self.clock.wall()
-        busy, waiting = self.time_of(task.agent, task.started, now)
-        done = self._checkout(m.finish(task, now, busy, waiting), "finish")
-        self._put(done, "finished", task)
-
-    def on_activity(self, pid: str, before: Activity | None, after: Activity) -> None:
-        if after.current == AgentActivity.ERROR:
-            task = self._doing(pid)
-            if task is not None:
-                reason = f"its turn failed: {after.reason or 'no reason given'}"
-                self._put(replace(task, reason=reason, updated=self.clock.wall()),
-                          "failed", task)
-        elif after.current == AgentActivity.IDLE:
-            self.poke()
-
-    # --- the process lifecycle (a supervisor observer) --------------------------------------
-
-    def process_up(self, spec: ProcessSpec, handle: Handle, launch: Launch | None) -> None:
-        self.poke()
-
-    def process_down(self, pid: str, exit: ExitInfo) -> None:
-        task = self._doing(pid)
-        st = self.supervisor.statuses.get(pid)
-        if task is None or self.closing or st is None:
-            return
-        coming_back = st.wanted and st.state != State.FATAL and (
-            st.retry_at is not None or st.restart_requested or st.state == State.BACKOFF)
-        if not coming_back:
-            self._put(m.release(task, self.clock.wall(),
-                                f"{pid} ended ({st.state.value}) before finishing it"),
-                      "released", task)
 
     async def close(self) -> None:
         """Stop dispatching (the shutdown's stops must not release tasks) and end sends."""

@@ -50,6 +50,7 @@ from wezparallel.runtime.prompts import PromptSender
 from wezparallel.runtime.registry import BackendFactory, BackendRegistry
 from wezparallel.runtime.screen import ScreenPoller
 from wezparallel.runtime.supervisor import Supervisor
+from wezparallel.runtime.task_feedback import TaskFeedback
 from wezparallel.spec.model import ProcessSpec, WorkspaceSpec
 from wezparallel.tasks.store import FILE_NAME as TASKS_FILE
 from wezparallel.tasks.store import TaskStore
@@ -145,7 +146,7 @@ class Daemon:
         self.prompts = PromptSender(self.agents)  # one for `send` and the board: one at a time
         self.board = Board(TaskStore(self.paths.state_dir / TASKS_FILE), self.bus, self.clock,
                            self.agents, self.supervisor, self.prompts, self._workspaces)
-        self.supervisor.observers.append(self.board)
+        self.supervisor.observers.append(TaskFeedback(self.board))
         self.stopped = asyncio.Event()
         self.leave_running = False
         self.metrics: MetricsRunner | None = None
