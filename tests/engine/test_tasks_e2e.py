@@ -294,3 +294,26 @@ def test_bad_requests_are_located_errors(boards: Callable[..., Board]) -> None:
         out = b.d.ctl(*args)
         assert out.returncode == 1 and message in out.stderr, (args, out.stderr)
         assert "Traceback" not in out.stderr
+
+
+def test_a_board_reader_gets_the_tasks_in_the_snapshot_then_each_change(
+        boards: Callable[..., Board]) -> None:
+    """What the dashboard's board reads: `subscribe` with types [task]."""
+    from wezparallel.ipc.client import Client
+
+    b = boards("a", dispatch="manual")
+    first = b.add("first")
+    with Client(b.d.socket, timeout=30) as client:
+        stream = client.stream("subscribe", {"types": ["task"]})
+        snapshot = next(stream)
+        assert snapshot["type"] == "snapshot"
+        assert [t["id"] for t in snapshot["tasks"]] == [first]
+        second = b.add("second", "--priority", "3")
+        added = next(stream)
+        assert (added["type"], added["change"], added["from"], added["to"]) == (
+            "task", "added", None, "todo")
+        assert added["task"]["id"] == second and added["task"]["priority"] == 3
+        b.ctl("task", "move", first, "cancelled")
+        moved = next(stream)
+        assert (moved["change"], moved["from"], moved["to"], moved["task"]["id"]) == (
+            "moved", "todo", "cancelled", first)

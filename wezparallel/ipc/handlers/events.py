@@ -60,6 +60,9 @@ def _subscribe(d: Daemon, params: dict[str, Any]) -> AsyncIterator[Any]:
     sub = d.bus.subscribe(accept, queue) if follow else None
     upto = d.bus.seq
     state = status_object(d, list(accept.patterns) or None) if snapshot else None
+    # the board as of the same seq, for a reader of task events (the dashboard's board)
+    tasks = [t.to_json() for t in d.board.listed()] \
+        if snapshot and (not accept.types or "task" in accept.types) else None
 
     def shaped(events: list[dict[str, Any]]) -> Any:
         return events if batch else events[0]
@@ -68,7 +71,8 @@ def _subscribe(d: Daemon, params: dict[str, Any]) -> AsyncIterator[Any]:
         last = upto
         try:
             if state is not None:
-                yield shaped([{"type": "snapshot", "seq": upto, "status": state}])
+                first = {"type": "snapshot", "seq": upto, "status": state}
+                yield shaped([first if tasks is None else first | {"tasks": tasks}])
             if since is not None or since_time is not None:
                 past = _past(d, accept, since or 0, upto, since_time)
                 for i in range(0, len(past), batch or 1):
