@@ -38,3 +38,10 @@ def test_a_file_from_a_newer_version_is_refused_untouched(tmp_path: Path) -> Non
         TaskStore(path)
     db = sqlite3.connect(path)
     assert db.execute("SELECT name FROM sqlite_master").fetchall() == []
+
+
+def test_a_change_that_cannot_be_stored_is_an_error_not_a_silent_loss(tmp_path: Path) -> None:
+    store = TaskStore(tmp_path / "tasks.sqlite")
+    store.close()
+    with pytest.raises(StateError, match="cannot save t1"):
+        store.save(Task("t1", "x"))

@@ -209,8 +209,11 @@ class Board:
         self._poked = False
         if self.closing:
             return
-        for a in dispatch(self.tasks, self._views(), self.clock.wall()):
-            self._hand_over(a)
+        try:
+            for a in dispatch(self.tasks, self._views(), self.clock.wall()):
+                self._hand_over(a)
+        except WezparallelError as exc:  # the store cannot save: nothing is handed over
+            log.error("task board: %s", exc)
 
     def _views(self) -> list[AgentView]:
         modes = {name: ws.dispatch == "auto" for name, ws in self.workspaces().items()}
@@ -262,9 +265,13 @@ class Board:
 
     def _undelivered(self, tid: str, reason: str) -> None:
         task = self.tasks[tid]
-        if task.status == S.DOING:
-            log.warning("%s: %s", tid, reason)
+        if task.status != S.DOING:
+            return
+        log.warning("%s: %s", tid, reason)
+        try:
             self.put(m.release(task, self.clock.wall(), reason), "undelivered", task)
+        except WezparallelError as exc:
+            log.error("task board: %s", exc)
 
     def checkout(self, task: Task, when: str) -> Task:
         """The branch and commit of the agent's worktree (a local `git rev-parse`, quick
@@ -289,10 +296,13 @@ class Board:
                      if t.status == S.DOING and t.agent == pid), None)
 
     async def close(self) -> None:
-        """Stop dispatching (the shutdown's stops must not release tasks) and end sends."""
+        """Stop dispatching (the shutdown's stops must not release tasks) and end sends; the
+        store stays open for what still arrives until `close_store`."""
         self.closing = True
         for send in list(self._sends):
             send.cancel()
         if self._sends:
             await asyncio.wait(self._sends, timeout=2.0)
+
+    def close_store(self) -> None:
         self.store.close()

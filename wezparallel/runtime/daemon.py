@@ -269,6 +269,7 @@ class Daemon:
             await self.screen.close()
             await self.hooks.close()
             await self.board.close()
+            self.board.close_store()
             self.bus.close()
             self.plugin_listeners.close()
             for task in tasks:

@@ -10,10 +10,14 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
 from wezparallel.agents.activity import Activity, AgentActivity, Hook
 from wezparallel.backends.base import Handle
+from wezparallel.errors import WezparallelError
 from wezparallel.plan.lifecycle import ExitInfo, State
 from wezparallel.runtime.board import Board
 from wezparallel.runtime.launch import Launch
@@ -21,14 +25,26 @@ from wezparallel.spec.model import ProcessSpec
 from wezparallel.tasks import model as m
 from wezparallel.tasks.model import Task
 
+log = logging.getLogger(__name__)
 
 class TaskFeedback:
     """A supervisor observer and a watcher of the agent tracker, for the board."""
 
     def __init__(self, board: Board) -> None:
         self.board = board
-        board.agents.watchers.append(self.on_activity)
-        board.agents.hook_watchers.append(self.on_hook)
+        board.agents.watchers.append(self._safely(self.on_activity))
+        board.agents.hook_watchers.append(self._safely(self.on_hook))
+
+    @staticmethod
+    def _safely(watcher: Callable[..., None]) -> Callable[..., None]:
+        """A board that cannot save (StateError) is logged; the hook's reply and the
+        agent's activity must not fail with it."""
+        def run(*args: Any) -> None:
+            try:
+                watcher(*args)
+            except WezparallelError as exc:
+                log.error("task board: %s", exc)
+        return run
 
     def on_hook(self, pid: str, event: str, session_id: str | None, hook: Hook) -> None:
         task = self.board.doing(pid)
@@ -64,6 +80,9 @@ class TaskFeedback:
         self.board.poke()
 
     def process_down(self, pid: str, exit: ExitInfo) -> None:
+        self._safely(self._down)(pid)
+
+    def _down(self, pid: str) -> None:
         task = self.board.doing(pid)
         st = self.board.supervisor.statuses.get(pid)
         if task is None or self.board.closing or st is None:

@@ -82,20 +82,28 @@ class TaskStore:
         self._db.execute("COMMIT")
 
     def next_id(self) -> str:
-        with self._transaction():
-            self._db.execute("UPDATE counters SET value = value + 1 WHERE name = 'task'")
-            (value,) = self._db.execute(
-                "SELECT value FROM counters WHERE name = 'task'").fetchone()
+        try:
+            with self._transaction():
+                self._db.execute("UPDATE counters SET value = value + 1 WHERE name = 'task'")
+                (value,) = self._db.execute(
+                    "SELECT value FROM counters WHERE name = 'task'").fetchone()
+        except sqlite3.Error as exc:
+            raise StateError(f"task store {self.path}: {exc}") from exc
         return f"t{value}"
 
     def save(self, task: Task) -> None:
+        """Raises StateError when the change cannot be stored (a full disk, a closed store):
+        a change that is not on disk must not look made."""
         body = json.dumps(task.to_json(), separators=(",", ":"))
-        with self._transaction():
-            self._db.execute(
-                "INSERT OR REPLACE INTO tasks (num, status, workspace, agent, updated, body) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (int(task.id[1:]), task.status.value, task.workspace, task.agent,
-                 task.updated, body))
+        try:
+            with self._transaction():
+                self._db.execute(
+                    "INSERT OR REPLACE INTO tasks (num, status, workspace, agent, updated, "
+                    "body) VALUES (?, ?, ?, ?, ?, ?)",
+                    (int(task.id[1:]), task.status.value, task.workspace, task.agent,
+                     task.updated, body))
+        except sqlite3.Error as exc:
+            raise StateError(f"task store {self.path}: cannot save {task.id}: {exc}") from exc
 
     def load(self) -> dict[str, Task]:
         """Every task by id, in creation order."""
