@@ -24,6 +24,7 @@ from benchmarks import (
     reload,
     sampling,
     scale,
+    statusbar,
 )
 from benchmarks.results import SUP, WEZ, Figure, Measured, Row
 from benchmarks.session import Tool
@@ -56,7 +57,8 @@ def _plain(t: Tools) -> dict[str, Tool | None]:
 
 
 FAMILIES = (
-    Family("footprint", footprint, _plain),
+    Family("footprint", footprint,
+           lambda t: {SUP: t.supervisord, WEZ: t.wezparallel_watching}),
     Family("sampling", sampling, lambda t: {SUP: t.supervisord, WEZ: t.wezparallel_quiet}),
     Family("control", control, _plain),
     Family("recovery", recovery, _plain),
@@ -64,6 +66,7 @@ FAMILIES = (
     Family("scale", scale, _plain),
     Family("panes", panes, lambda t: {WEZ: t.wezparallel_tmux}),
     Family("events", events, lambda t: {WEZ: t.wezparallel}),
+    Family("statusbar", statusbar, lambda t: {WEZ: t.wezparallel}),
 )
 
 

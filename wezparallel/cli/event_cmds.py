@@ -10,8 +10,6 @@ from typing import Any
 
 import click
 
-from wezparallel.cli.remote import stream
-
 EVENT_TYPES = ("state", "activity", "health", "config", "notice", "daemon", "task")
 
 
@@ -93,20 +91,36 @@ def events(ctx: click.Context, patterns: tuple[str, ...], types: tuple[str, ...]
     """Print events from the journal (and, with -f, live ones, with no gap between)."""
     params = {"patterns": list(patterns), "types": list(types), "follow": follow,
               "snapshot": False, "batch": True} | parse_since(since, time.time())
-    out = sys.stdout
     try:
-        for batch in stream(ctx, "subscribe", params):
-            for event in batch or ():
-                out.write((json.dumps(event, separators=(",", ":")) if as_json
-                           else event_line(event)) + "\n")
-                if event.get("type") == "lagged":
-                    out.flush()
-                    sys.exit(1)
-            out.flush()
+        _print_events(ctx, params, as_json)
     except KeyboardInterrupt:
         pass
     except BrokenPipeError:  # `events | head`
         sys.stderr.close()
+
+
+def _print_events(ctx: click.Context, params: dict[str, Any], as_json: bool) -> None:
+    """Print the stream; a daemon that goes away after announcing it stops ends it (exit 0),
+    as its last events may race the closing of its socket."""
+    from wezparallel.cli.remote import _errors_to_exit_codes
+    from wezparallel.errors import IpcError
+    from wezparallel.ipc.client import Client
+
+    out, stopping = sys.stdout, False
+    with _errors_to_exit_codes(), Client(ctx.obj.paths.socket, timeout=None) as client:
+        try:
+            for batch in client.stream("subscribe", params):
+                for event in batch or ():
+                    out.write((json.dumps(event, separators=(",", ":")) if as_json
+                               else event_line(event)) + "\n")
+                    stopping = stopping or event.get("what") == "stopping"
+                    if event.get("type") == "lagged":
+                        out.flush()
+                        sys.exit(1)
+                out.flush()
+        except IpcError:
+            if not stopping:
+                raise
 
 
 @click.command()

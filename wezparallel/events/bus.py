@@ -10,6 +10,7 @@ Listeners (`on:` hooks, plugins) must only queue work of their own; one that rai
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 from collections import deque
@@ -35,6 +36,7 @@ class Subscription:
         self.limit = limit
         self.lagged = False
         self.closed = False  # the daemon is stopping: the stream ends after what is queued
+        self._closed = asyncio.Event()  # cuts a linger short
         self.last_seq = 0  # the seq of the last event handed to the reader
         self._items: deque[Event] = deque()
         self._wake = asyncio.Event()
@@ -53,6 +55,7 @@ class Subscription:
 
     def close(self) -> None:
         self.closed = True
+        self._closed.set()
         self._wake.set()
 
     async def next(self) -> Event | None:
@@ -74,8 +77,9 @@ class Subscription:
         first = await self.next()
         if first is None:
             return None
-        if linger > 0 and len(self._items) < limit - 1:
-            await asyncio.sleep(linger)
+        if linger > 0 and len(self._items) < limit - 1 and not self.closed:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._closed.wait(), linger)
         batch = [first]
         while self._items and len(batch) < limit:
             batch.append(self._items.popleft())
@@ -94,6 +98,8 @@ class EventBus:
         self.listeners: list[Listener] = []
         self._loop: asyncio.AbstractEventLoop | None = None  # the loop that owns the bus
         self._thread = 0  # and its thread
+        self._closing: set[Subscription] = set()  # closed, their readers not yet done
+        self._drained = asyncio.Event()
 
     def emit(self, draft: Draft) -> Event | None:
         return self.publish(draft.type, draft.id, draft.fields)
@@ -130,7 +136,17 @@ class EventBus:
         return sub
 
     def unsubscribe(self, sub: Subscription) -> None:
+        """A reader is done with `sub` (its stream ended or its client went away)."""
         self._subscriptions.discard(sub)
+        self._closing.discard(sub)
+        if not self._closing:
+            self._drained.set()
+
+    async def drained(self, timeout: float) -> None:
+        """After `close`: wait (at most `timeout` seconds) until every stream has read the
+        rest of its queue and ended, so that its last events reach its client."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._drained.wait(), timeout)
 
     @property
     def subscribers(self) -> int:
@@ -170,7 +186,10 @@ class EventBus:
         """End every subscription (their streams finish cleanly) and write what is left."""
         for sub in self._subscriptions:
             sub.close()
+        self._closing |= self._subscriptions
         self._subscriptions.clear()
+        if not self._closing:
+            self._drained.set()
         self.flush()
         if self.journal is not None:
             self.journal.close()

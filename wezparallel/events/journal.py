@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from wezparallel.events.model import Event
+from wezparallel.paths import ensure_private_dir
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +53,7 @@ class Journal:
         return self.reason is None
 
     def _open(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        ensure_private_dir(self.path.parent)  # the state dir: 0700 whatever the umask
         db = sqlite3.connect(self.path, timeout=2.0, isolation_level=None)
         self._db = db
         db.execute("PRAGMA journal_mode=WAL")
