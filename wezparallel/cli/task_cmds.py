@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from wezparallel.cli import complete
 from wezparallel.cli.remote import call, print_json
 
 STATUSES = ("todo", "doing", "review", "done", "cancelled")
@@ -31,8 +32,10 @@ def _show(result: dict[str, Any], as_json: bool, line: str | None = None) -> Non
 @click.option("--body", default=None, help="The prompt [default: the title].")
 @click.option("--body-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Read the prompt from a file ('-' for stdin).")
-@click.option("--workspace", "-w", default=None, help="Its workspace [default: the only one].")
-@click.option("--to", default=None, metavar="AGENT", help="Only this agent may take it.")
+@click.option("--workspace", "-w", default=None, help="Its workspace [default: the only one].",
+              shell_complete=complete.workspaces)
+@click.option("--to", default=None, metavar="AGENT", help="Only this agent may take it.",
+              shell_complete=complete.process_ids)
 @click.option("--after", multiple=True, metavar="ID", help="A task to be done first "
               "(repeatable).")
 @click.option("--priority", "-p", type=int, default=0, show_default=True,
@@ -58,7 +61,7 @@ def add(ctx: click.Context, title: str, body: str | None, body_file: Path | None
 
 @task.command(name="list")
 @click.option("--status", type=click.Choice(STATUSES), default=None)
-@click.option("--workspace", "-w", default=None)
+@click.option("--workspace", "-w", default=None, shell_complete=complete.workspaces)
 @json_option
 @click.pass_context
 def list_(ctx: click.Context, status: str | None, workspace: str | None,
@@ -98,7 +101,7 @@ def move(ctx: click.Context, task_id: str, status: str, note: str | None,
 
 @task.command()
 @click.argument("task_id", metavar="ID")
-@click.argument("agent")
+@click.argument("agent", shell_complete=complete.process_ids)
 @json_option
 @click.pass_context
 def assign(ctx: click.Context, task_id: str, agent: str, as_json: bool) -> None:
@@ -122,7 +125,7 @@ def cancel(ctx: click.Context, task_id: str, as_json: bool) -> None:
 @click.option("--priority", "-p", type=int, default=None)
 @click.option("--after", multiple=True, metavar="ID", help="Replaces the list (repeatable).")
 @click.option("--no-after", is_flag=True, help="Clear the list of tasks to wait for.")
-@click.option("--to", default=None, metavar="AGENT")
+@click.option("--to", default=None, metavar="AGENT", shell_complete=complete.process_ids)
 @click.option("--anyone", is_flag=True, help="Clear --to: any agent of the workspace.")
 @json_option
 @click.pass_context
