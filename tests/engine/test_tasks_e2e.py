@@ -31,13 +31,17 @@ class Board:
     """A daemon with agents in worktrees of `repo`, and the task CLI around it."""
 
     def __init__(self, factory: DaemonFactory, names: tuple[str, ...],
-                 dispatch: str = "auto") -> None:
+                 dispatch: str = "auto", deaf: bool = False) -> None:
         self.d = factory(backend="tmux")
         self.root = self.d.root
         self.repo = make_repo(self.root)
         self.turns = self.root / "turns.log"
         binary = self.root / "claude"
-        binary.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{STUB}" "$@"\n')
+        redirect = ""
+        if deaf:  # reads its prompts from a FIFO nobody writes: what is typed is never taken
+            os.mkfifo(self.root / "deaf.in")
+            redirect = f' <>"{self.root / "deaf.in"}"'
+        binary.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{STUB}" "$@"{redirect}\n')
         binary.chmod(0o755)
         env = {"CLAUDE_CONFIG_DIR": str(self.root / "claude-config"),
                "CLAUDE_STUB_TURN_LOG": str(self.turns)}
@@ -85,8 +89,8 @@ def boards(daemon_factory: DaemonFactory, monkeypatch: pytest.MonkeyPatch
         monkeypatch.delenv(var, raising=False)
     made: list[Board] = []
 
-    def make(*names: str, dispatch: str = "auto") -> Board:
-        made.append(Board(daemon_factory, names, dispatch))
+    def make(*names: str, dispatch: str = "auto", deaf: bool = False) -> Board:
+        made.append(Board(daemon_factory, names, dispatch, deaf))
         return made[-1]
 
     yield make
@@ -216,6 +220,19 @@ def test_a_failed_turn_stays_in_doing_and_a_stopped_agent_gives_its_task_back(
     task = b.until("it back in todo", lambda ts: ts[tid]["status"] == "todo")[tid]
     assert task["agent"] is None and "ws:a ended (STOPPED) before finishing it" in \
         task["reason"]
+
+
+def test_a_prompt_the_agent_does_not_take_puts_the_task_back_held_for_a_while(
+        boards: Callable[..., Board]) -> None:
+    b = boards("a", deaf=True)
+    b.idle("ws:a")
+    tid = b.add("unheard", "--body", "hello")
+    task = b.until("it back in todo", lambda ts: ts[tid]["reason"] is not None
+                   and ts[tid]["status"] == "todo")[tid]
+    assert task["reason"].startswith("ws:a did not take the prompt: typed but not submitted")
+    assert task["not_before"] == pytest.approx(task["updated"] + 30.0)
+    started = [e for e in b.task_events() if e["change"] == "started"]
+    assert len(started) == 1  # not typed again at once
 
 
 def test_an_agent_restarted_mid_task_keeps_it_and_its_conversation(

@@ -36,7 +36,7 @@ def test_equal_priority_goes_oldest_first() -> None:
 
 
 def test_an_agent_with_a_task_in_doing_takes_nothing_more() -> None:
-    tasks = board(todo(1, status=TaskStatus.DOING, agent="ws:a"), todo(2))
+    tasks = board(todo(1, status=TaskStatus.DOING, agent="ws:a", session_id="s"), todo(2))
     assert dispatch(tasks, [agent("a")], NOW) == []
     assert dispatch(tasks, [agent("a"), agent("b")], NOW) == [Assignment("t2", "ws:b")]
 
@@ -78,9 +78,12 @@ def test_a_task_is_sent_again_only_when_its_agent_lost_the_session() -> None:
     assert dispatch(tasks, [agent("a", session_id="s1")], NOW) == []  # resumed: keeps it
     assert dispatch(tasks, [agent("a", session_id="s2")], NOW) == [
         Assignment("t1", "ws:a", resend=True)]
-    # not delivered yet (no session recorded): nothing to re-send
+    # not delivered yet (no session recorded): not while it is being typed...
     waiting = board(replace(doing, session_id=None))
-    assert dispatch(waiting, [agent("a", session_id="s2")], NOW) == []
+    assert dispatch(waiting, [agent("a", session_id="s2", sending=True)], NOW) == []
+    # ...but when nothing types it (the daemon stopped between handing over and typing)
+    assert dispatch(waiting, [agent("a", session_id="s2")], NOW) == [
+        Assignment("t1", "ws:a", resend=True)]
 
 
 def test_a_scripted_history_never_puts_two_tasks_on_one_agent() -> None:
@@ -92,10 +95,17 @@ def test_a_scripted_history_never_puts_two_tasks_on_one_agent() -> None:
         for a in dispatch(tasks, agents, NOW + step):
             assert not any(t.agent == a.agent and t.status == TaskStatus.DOING
                            for t in tasks.values())
-            tasks[a.task] = replace(tasks[a.task], status=TaskStatus.DOING, agent=a.agent)
+            tasks[a.task] = replace(tasks[a.task], status=TaskStatus.DOING, agent=a.agent,
+                                    session_id="s")  # delivered
             seen.append(a.task)
         doing = sorted((t for t in tasks.values() if t.status == TaskStatus.DOING),
                        key=lambda t: t.id)
         if doing:  # the oldest one finishes
             tasks[doing[0].id] = replace(doing[0], status=TaskStatus.DONE)
     assert sorted(seen) == sorted(tasks) and len(seen) == len(set(seen))
+
+
+def test_a_task_held_back_after_a_failed_delivery_waits_until_its_time() -> None:
+    tasks = board(todo(1, not_before=NOW + 30))
+    assert dispatch(tasks, [agent("a")], NOW) == []
+    assert dispatch(tasks, [agent("a")], NOW + 30) == [Assignment("t1", "ws:a")]

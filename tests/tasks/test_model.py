@@ -32,6 +32,9 @@ def test_doing_is_reached_only_through_an_agent() -> None:
 def test_release_keeps_the_reason_and_frees_the_agent() -> None:
     t = m.release(m.start(Task("t1", "x"), "ws:a", 10.0), 11.0, "ws:a ended")
     assert (t.status, t.agent, t.started, t.reason) == (S.TODO, None, None, "ws:a ended")
+    assert t.not_before is None
+    held = m.release(m.start(t, "ws:a", 12.0), 13.0, "not taken", hold=30.0)
+    assert held.not_before == 43.0 and m.start(held, "ws:b", 50.0).not_before is None
 
 
 def test_prompt_is_the_title_when_the_body_is_empty() -> None:

@@ -42,6 +42,7 @@ from wezparallel.tasks.timing import LOOKBACK, busy_waiting
 
 log = logging.getLogger(__name__)
 S = TaskStatus
+HOLD_UNDELIVERED = 30.0  # seconds a task whose prompt was not taken waits before another try
 
 
 class Board:
@@ -56,7 +57,7 @@ class Board:
         self.sender = sender
         self.workspaces = workspaces  # by name, as the config has them now
         self.tasks: dict[str, Task] = store.load()
-        self._sends: set[asyncio.Task[None]] = set()
+        self._sends: dict[asyncio.Task[None], str] = {}  # prompts being typed -> agent
         self._poked = False
         self.closing = False
 
@@ -220,10 +221,13 @@ class Board:
         out = []
         for pid, spec in self.supervisor.desired.items():
             act = self.agents.get(pid)
-            if spec.claude is None or act is None or pid not in self.supervisor.handles:
+            # only agents whose hooks report to us: their Stop is what finishes a task
+            if spec.claude is None or act is None or pid not in self.supervisor.handles \
+                    or not self.agents.tracks(pid):
                 continue
             out.append(AgentView(pid, spec.workspace, act.current == AgentActivity.IDLE,
-                                 modes.get(spec.workspace, False), self.agents.sessions.get(pid)))
+                                 modes.get(spec.workspace, False), self.agents.sessions.get(pid),
+                                 pid in self._sends.values()))
         return out
 
     def _hand_over(self, a: Assignment) -> None:
@@ -237,8 +241,12 @@ class Board:
             self.put(started, "started", task)
         send = asyncio.get_running_loop().create_task(self._send(started),
                                                       name=f"task {task.id}")
-        self._sends.add(send)
-        send.add_done_callback(self._sends.discard)
+        self._sends[send] = a.agent
+        send.add_done_callback(self._sent)
+
+    def _sent(self, send: asyncio.Task[None]) -> None:
+        self._sends.pop(send, None)
+        self.poke()  # a send that ended without delivering may be due again
 
     async def _send(self, task: Task) -> None:
         assert task.agent is not None
@@ -267,11 +275,15 @@ class Board:
         task = self.tasks[tid]
         if task.status != S.DOING:
             return
-        log.warning("%s: %s", tid, reason)
+        log.warning("%s: %s; handed out again in %gs at the earliest", tid, reason,
+                    HOLD_UNDELIVERED)
         try:
-            self.put(m.release(task, self.clock.wall(), reason), "undelivered", task)
+            self.put(m.release(task, self.clock.wall(), reason, HOLD_UNDELIVERED),
+                     "undelivered", task)
         except WezparallelError as exc:
             log.error("task board: %s", exc)
+            return
+        asyncio.get_running_loop().call_later(HOLD_UNDELIVERED, self.poke)
 
     def checkout(self, task: Task, when: str) -> Task:
         """The branch and commit of the agent's worktree (a local `git rev-parse`, quick

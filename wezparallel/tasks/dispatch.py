@@ -7,8 +7,9 @@ that is either addressed to it (`--to`, or `task assign`) or, in a workspace wit
 `dispatch: auto`, addressed to no one and of its workspace. A task addressed to an agent waits
 for that agent however long it takes.
 
-A task in `doing` whose agent came back with another session (its conversation was lost) is
-sent again: `resend`.
+A task in `doing` is sent again (`resend`) when its agent came back with another session (its
+conversation was lost), or when it was never delivered and nothing is typing it now (a daemon
+stopped between handing it over and typing it).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ class AgentView:
     idle: bool  # its activity is idle: ready for a prompt
     auto: bool  # its workspace has `dispatch: auto`
     session_id: str | None = None  # its current Claude Code session
+    sending: bool = False  # a prompt is being typed into it right now
 
 
 @dataclass(frozen=True)
@@ -39,11 +41,11 @@ class Assignment:
 
 def dispatch(tasks: Mapping[str, Task], agents: Iterable[AgentView],
              now: float) -> list[Assignment]:
-    """The assignments to make now (`now` bounds `created`: a task is never older than the
-    moment it is dispatched in)."""
+    """The assignments to make now; a task held back (`not_before`) waits until then."""
     out: list[Assignment] = []
     doing = {t.agent: t for t in tasks.values() if t.status == TaskStatus.DOING and t.agent}
-    candidates = sorted((t for t in tasks.values() if ready(t, tasks) and t.created <= now),
+    candidates = sorted((t for t in tasks.values() if ready(t, tasks)
+                         and (t.not_before is None or t.not_before <= now)),
                         key=lambda t: (-t.priority, t.created, int(t.id[1:])))
     taken: set[str] = set()
     for agent in sorted(agents, key=lambda a: a.id):
@@ -51,7 +53,7 @@ def dispatch(tasks: Mapping[str, Task], agents: Iterable[AgentView],
             continue
         mine = doing.get(agent.id)
         if mine is not None:
-            if _lost(mine, agent):
+            if _lost(mine, agent) or (mine.session_id is None and not agent.sending):
                 out.append(Assignment(mine.id, agent.id, resend=True))
             continue
         task = next((t for t in candidates if t.id not in taken and _for(t, agent)), None)

@@ -54,6 +54,7 @@ class Task:
     branch: str | None = None  # the agent's worktree branch, when it has one
     base_commit: str | None = None  # that branch's commit when the task started
     head_commit: str | None = None  # and when it finished
+    not_before: float | None = None  # not handed out again before (after a failed delivery)
     updated: float = field(default=0.0, compare=False)
 
     @property
@@ -128,7 +129,8 @@ def start(task: Task, agent: str, now: float, branch: str | None = None,
     """Handed to `agent`: doing, `started` now (its time counts from here)."""
     return replace(task, status=S.DOING, agent=agent, started=now, finished=None,
                    reason=None, session_id=None, busy_seconds=0.0, waiting_seconds=0.0,
-                   branch=branch, base_commit=base_commit, head_commit=None, updated=now)
+                   branch=branch, base_commit=base_commit, head_commit=None, not_before=None,
+                   updated=now)
 
 
 def finish(task: Task, now: float, busy: float, waiting: float,
@@ -139,8 +141,9 @@ def finish(task: Task, now: float, busy: float, waiting: float,
                    updated=now)
 
 
-def release(task: Task, now: float, reason: str) -> Task:
-    """Its agent is gone for good before finishing: back to todo for another (or the same,
-    later) agent, saying why."""
+def release(task: Task, now: float, reason: str, hold: float = 0.0) -> Task:
+    """Its agent is gone for good before finishing, or did not take the prompt: back to todo
+    for another (or the same, later) agent, saying why; not handed out for `hold` seconds
+    (a prompt that was not taken would otherwise be typed again at once, for ever)."""
     return replace(task, status=S.TODO, agent=None, started=None, session_id=None,
-                   reason=reason, updated=now)
+                   reason=reason, not_before=now + hold if hold > 0 else None, updated=now)
