@@ -307,10 +307,24 @@ def test_bad_requests_are_located_errors(boards: Callable[..., Board]) -> None:
             (("task", "show", "t9"), "wezparctl: no task t9"),
             (("task", "add", "x", "--to", "ws:nope"), "ws:nope is not a claude agent"),
             (("task", "add", "x", "--workspace", "other"), "no workspace 'other'"),
-            (("task", "add", "x", "--after", "t42"), "no task t42")]:
+            (("task", "add", "x", "--after", "t42"), "no task t42"),
+            (("task", "move", "t1", "review"), "no task t1"),
+            (("task", "assign", "t1", "ws:a"), "no task t1")]:
         out = b.d.ctl(*args)
         assert out.returncode == 1 and message in out.stderr, (args, out.stderr)
         assert "Traceback" not in out.stderr
+    tid = b.add("x")
+    for args, message in [
+            (("task", "edit", tid, "--to", "ws:zz"), "ws:zz is not a claude agent"),
+            (("task", "move", tid, "todo"), None),  # a no-op move is fine
+            (("task", "move", tid, "cancelled"), None),
+            (("task", "move", tid, "done"), f"{tid} is cancelled: it can move to todo, not done"),
+            (("task", "assign", tid, "ws:a"), f"{tid} is cancelled; only a todo task")]:
+        out = b.d.ctl(*args)
+        assert (out.returncode, message is None or message in out.stderr) == (
+            0 if message is None else 1, True), (args, out.stderr)
+    usage = b.d.ctl("task", "move", tid, "doing")  # doing is an agent's, not a person's
+    assert usage.returncode == 2 and "'doing' is not one of" in usage.stderr
 
 
 def test_a_board_reader_gets_the_tasks_in_the_snapshot_then_each_change(

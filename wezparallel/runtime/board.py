@@ -156,6 +156,8 @@ class Board:
             fields["after"] = tuple(self.get(a).id for a in fields["after"])
         if "to" in fields and fields["to"] is not None:
             self._agent_spec(fields["to"])
+        if "workspace" in fields:
+            self._workspace_for(fields["workspace"], None)
         if "title" in fields and not str(fields["title"]).strip():
             raise TaskError("a task needs a title")
         self.put(replace(task, **fields, updated=self.clock.wall()), "edited", task)
