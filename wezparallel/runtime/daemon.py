@@ -11,7 +11,7 @@ import asyncio
 import hashlib
 import logging
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -49,6 +49,8 @@ from wezparallel.runtime.persist import Persistence, Saved, fingerprint
 from wezparallel.runtime.prompts import PromptSender
 from wezparallel.runtime.registry import BackendFactory, BackendRegistry
 from wezparallel.runtime.screen import ScreenPoller
+from wezparallel.runtime.status import status_object
+from wezparallel.runtime.statusfile import StatusFile
 from wezparallel.runtime.supervisor import Supervisor
 from wezparallel.runtime.task_feedback import TaskFeedback
 from wezparallel.spec.model import ProcessSpec, WorkspaceSpec
@@ -264,13 +266,11 @@ class Daemon:
         tasks = [loop_task, asyncio.create_task(rotator.run(), name="log-rotation")]
         if self.metrics is not None:
             tasks.append(asyncio.create_task(self.metrics.run(), name="metrics"))
-        # TEMP wiring of the status file (the integrator wires it on the events bus)
-        from wezparallel.runtime.status import status_object
-        from wezparallel.runtime.statusfile import StatusFile
-
+        # The status bar's snapshot: rewritten on every event (a state, an activity, a health
+        # verdict, a reload, a notice), at most 4 times a second, and on a heartbeat.
         status_file = StatusFile(self.paths.status_file, lambda: status_object(self), self.clock)
-        tasks += [asyncio.create_task(status_file.run(), name="status-file"),
-                  asyncio.create_task(self._on_reconcile(status_file.changed), name="status-on")]
+        self.bus.listeners.append(status_file.changed)
+        tasks.append(asyncio.create_task(status_file.run(), name="status-file"))
         try:
             await self.stopped.wait()
             await self.health.close()  # no probe may restart what the shutdown stops
@@ -296,14 +296,6 @@ class Daemon:
                 self.metrics.close()
             if self._log_watch is not None:
                 self._log_watch.close()
-
-    async def _on_reconcile(self, callback: Callable[[], None]) -> None:
-        """TEMP wiring: calls `callback` after every reconcile."""
-        changed = self.supervisor._changed
-        while True:
-            async with changed:
-                await changed.wait()
-            callback()
 
     def log_watch(self) -> LogWatch:
         """The inotify watch behind `logs -f`, started by the first follower."""
