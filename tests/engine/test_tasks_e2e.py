@@ -157,6 +157,23 @@ def test_after_holds_a_task_until_the_one_before_is_done(
     assert tasks[second]["started"] >= tasks[first]["finished"]
 
 
+def test_back_to_todo_with_a_note_returns_to_the_same_agent_note_first(
+        boards: Callable[..., Board]) -> None:
+    b = boards("a", "b")
+    b.idle("ws:a", "ws:b")
+    tid = b.add("parser", "--body", "fix the parser")
+    first = b.until("it in review", lambda ts: ts[tid]["status"] == "review")[tid]
+    moved = json.loads(b.ctl("task", "move", tid, "todo", "--note", "also cover the empty case",
+                             "--json"))
+    assert (moved["to"], moved["agent"]) == (first["agent"], None)  # its branch has the work
+    again = b.until("it in review again", lambda ts: ts[tid]["status"] == "review"
+                    and ts[tid]["started"] > first["finished"])[tid]
+    assert again["agent"] == first["agent"] and again["note"] is None
+    prompts = [json.loads(line)["message"] for line in
+               _transcript(b, again["session_id"]).splitlines()]
+    assert prompts[-1] == "also cover the empty case\n\nfix the parser"
+
+
 def test_without_auto_a_task_waits_for_assign(boards: Callable[..., Board]) -> None:
     b = boards("a", dispatch="manual")
     b.idle("ws:a")
