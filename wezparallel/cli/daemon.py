@@ -73,13 +73,11 @@ async def serve(paths: Paths, backend: str | None, watch: bool = True,
             loop.add_signal_handler(signum, daemon.request_shutdown)
         log.info("wezparallel %s: %d processes from %s, socket %s", __version__,
                  len(daemon.config.processes()), paths.conf_dir, paths.socket)
-        web_task = asyncio.create_task(web.serve(handlers)) if web is not None else None
+        if web is not None:
+            web.start(handlers)
         try:
             await daemon.run()
         finally:
-            if web_task is not None:
-                web_task.cancel()
-                await asyncio.gather(web_task, return_exceptions=True)
             if watcher is not None:
                 watcher.stop()
     finally:
