@@ -7,7 +7,6 @@ without it, so the token does not linger in the address bar or the history.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import socket
 from collections.abc import Awaitable, Callable, Mapping
@@ -115,7 +114,7 @@ class DashboardServer:
             status = 404 if exc.code in ("unknown_method", "not_found") else 400
             return web.json_response({"error": exc.to_json()}, status=status)
         if hasattr(result, "__aiter__"):
-            await asyncio.shield(_aclose(result))
+            await _aclose(result)
             return web.json_response({"error": {"code": "bad_request", "message":
                                      "a streaming call needs the WebSocket (/ws)"}}, status=400)
         return web.json_response({"result": result})
