@@ -112,6 +112,11 @@ def test_api_errors_are_the_socket_methods_errors(site: Site) -> None:
                                          "message": "no process matches 'ws:nope'"}
     status, _, body = site.request("POST", "/api/shutdown", auth, body={})
     assert status == 404 and json.loads(body)["error"]["code"] == "unknown_method"
+    status, _, body = site.request("POST", "/api/logs", auth, body={"id": "ws:a", "follow": True})
+    assert (status, json.loads(body)["error"]["message"]) == (
+        400, "a streaming call needs the WebSocket (/ws)")
+    status, _, body = site.request("POST", "/api/logs", auth, body={"id": "ws:a", "lines": 5})
+    assert status == 200 and json.loads(body)["result"]["id"] == "ws:a"
 
 
 async def _ws_status(site: Site, headers: dict[str, str]) -> int:
