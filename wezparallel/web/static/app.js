@@ -98,7 +98,7 @@ function drawAgents() {
 function matches(p) {
   const q = $("#filter").value.trim().toLowerCase();
   if (!q) return true;
-  return [p.id, p.state, p.backend, p.activity, p.health].join(" ").toLowerCase().includes(q);
+  return [p.id, p.state, p.backend, p.activity, p.health].filter(Boolean).join(" ").toLowerCase().includes(q);
 }
 
 function drawTable() {
