@@ -15,7 +15,7 @@ DEFAULT_TIMEOUT = 30.0  # seconds a start/stop/restart waits for its outcome
 
 def handlers(d: Daemon) -> dict[str, Callable[[dict[str, Any]], Awaitable[Any]]]:
     async def status(params: dict[str, Any]) -> Any:
-        patterns = params.get("patterns") or None
+        patterns = p.optional_strings(params, "patterns")
         return status_object(d, patterns)
 
     async def start(params: dict[str, Any]) -> Any:
@@ -69,7 +69,7 @@ async def _logs(d: Daemon, params: dict[str, Any]) -> Any:
     from wezparallel.backends.logfile import follow, tail
 
     (pid,) = resolve_ids(d, [p.string(params, "id")])[:1]
-    lines = int(p.number(params, "lines", 50))
+    lines = p.count(params, "lines", 50)
     path = d.supervisor.log_path(pid)
     backend = d.supervisor.backend_of(pid)
     handle = d.supervisor.handles.get(pid)
