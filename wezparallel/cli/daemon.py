@@ -23,7 +23,8 @@ log = logging.getLogger("wezparallel")
 
 
 async def serve(paths: Paths, backend: str | None, watch: bool = True,
-                metrics_interval: float = 5.0) -> None:
+                metrics_interval: float = 5.0) -> int:
+    """Run the daemon; the exit status: 0, or 1 when one of its tasks died of a bug."""
     from wezparallel.ipc.handlers import handlers_for
     from wezparallel.ipc.server import IpcServer
     from wezparallel.metrics.settings import MetricsSettings
@@ -56,7 +57,8 @@ async def serve(paths: Paths, backend: str | None, watch: bool = True,
                 watcher.stop()
     finally:
         await server.close()
-    log.info("wezparallel stopped")
+    log.info("wezparallel stopped%s", " after an internal error" if daemon.failed else "")
+    return 1 if daemon.failed else 0
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
@@ -82,10 +84,11 @@ def cli(conf_dir: Path | None, state_dir: Path | None, socket_path: Path | None,
                         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
     paths = Paths.resolve(conf_dir, state_dir, socket_path)
     try:
-        asyncio.run(serve(paths, backend, watch, metrics_interval))
+        status = asyncio.run(serve(paths, backend, watch, metrics_interval))
     except WezparallelError as exc:
         click.echo(f"wezparallel: {exc}", err=True)
         sys.exit(1)
+    sys.exit(status)
 
 
 def main() -> None:

@@ -108,6 +108,7 @@ class Daemon:
         self.supervisor.observers += [self.launcher, self.agents, self.health, self.screen]
         self.stopped = asyncio.Event()
         self.leave_running = False
+        self.failed = False  # a task of the daemon died: exit with an error
         self.metrics: MetricsRunner | None = None
         if settings.metrics is not None:
             from wezparallel.runtime.metrics import MetricsRunner
@@ -182,7 +183,7 @@ class Daemon:
         if self.metrics is not None:
             tasks.append(asyncio.create_task(self.metrics.run(), name="metrics"))
         try:
-            await self.stopped.wait()
+            await self._until_stopped_or_broken(tasks)
             await self.health.close()  # no probe may restart what the shutdown stops
             await self.screen.close()
             await self.supervisor.shutdown(leave_running=self.leave_running)
@@ -195,6 +196,28 @@ class Daemon:
             await self.registry.close(leave_running=self.leave_running)
             if self.metrics is not None:
                 self.metrics.close()
+
+    async def _until_stopped_or_broken(self, tasks: list[asyncio.Task[None]]) -> None:
+        """Wait for a shutdown request, or for one of the daemon's own tasks to end, which
+        only a bug does. Then the daemon goes down with an error, leaving its processes
+        running: without its loop it can neither restart nor stop them, and a service manager
+        that restarts it gets a daemon that adopts them all again (issue 16.1)."""
+        stop = asyncio.create_task(self.stopped.wait())
+        try:
+            await asyncio.wait([stop, *tasks], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stop.cancel()
+        for task in tasks:
+            if task.done():
+                self._broken(task)
+
+    def _broken(self, task: asyncio.Task[None]) -> None:
+        self.failed = True
+        self.leave_running = True
+        exc = None if task.cancelled() else task.exception()
+        log.error("the daemon's %s task ended%s; exiting with an error so that a restarted "
+                  "daemon adopts what runs", task.get_name(),
+                  f" with {type(exc).__name__}: {exc}" if exc else "", exc_info=exc)
 
     def request_shutdown(self, *, leave_running: bool = False) -> None:
         self.leave_running = leave_running

@@ -189,6 +189,11 @@ class Supervisor:
             self.statuses[spec.id] = lc.on_spawn_failed(st, spec, str(exc), now,
                                                          permanent=permanent)
             return
+        except Exception as exc:  # one process's failed start, never the end of the loop
+            log.exception("%s: cannot start (unexpected error)", spec.id)
+            self.statuses[spec.id] = lc.on_spawn_failed(
+                st, spec, f"unexpected error: {type(exc).__name__}: {exc}", now, permanent=False)
+            return
         self.handles[spec.id] = handle
         self._backends[spec.id] = backend
         self.statuses[spec.id] = lc.on_spawned(
