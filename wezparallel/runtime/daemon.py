@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import signal
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +33,7 @@ from wezparallel.runtime.config import ConfigSnapshot
 from wezparallel.runtime.health import HealthRunner
 from wezparallel.runtime.launch import Launcher
 from wezparallel.runtime.notices import Notices
-from wezparallel.runtime.persist import Persistence, fingerprint
+from wezparallel.runtime.persist import Persistence, Saved, fingerprint
 from wezparallel.runtime.registry import BackendFactory, BackendRegistry
 from wezparallel.runtime.screen import ScreenPoller
 from wezparallel.runtime.supervisor import Supervisor
@@ -41,6 +42,8 @@ if TYPE_CHECKING:
     from wezparallel.runtime.metrics import MetricsRunner
 
 log = logging.getLogger(__name__)
+
+STRAY_STOP = 5.0  # seconds a process nobody wants gets between SIGTERM and SIGKILL
 
 
 @dataclass(frozen=True)
@@ -109,6 +112,7 @@ class Daemon:
         self.stopped = asyncio.Event()
         self.leave_running = False
         self.failed = False  # a task of the daemon died: exit with an error
+        self._stray_stops: set[asyncio.Task[None]] = set()
         self.metrics: MetricsRunner | None = None
         if settings.metrics is not None:
             from wezparallel.runtime.metrics import MetricsRunner
@@ -158,7 +162,8 @@ class Daemon:
         """Adopt what an earlier daemon left running and restore the user's stops."""
         sup = self.supervisor
         desired = self.config.processes()
-        for pid, saved in self.persistence.load().items():
+        records = self.persistence.load()
+        for pid, saved in records.items():
             spec = desired.get(pid)
             if saved.handle is not None:
                 try:
@@ -175,6 +180,37 @@ class Daemon:
             if spec is not None and not saved.wanted:
                 sup.statuses[pid] = lc.initial(spec, self.clock.monotonic())
                 sup.statuses[pid] = lc.request_stop(sup.statuses[pid], self.clock.monotonic())
+        self._sweep(records)
+
+    def _sweep(self, records: Mapping[str, Saved]) -> None:
+        """Take back or stop what carries our mark but no record names: the starts a daemon
+        killed mid-pass never recorded, and duplicates left by a reload it died in."""
+        from wezparallel.backends import markers
+
+        sup = self.supervisor
+        desired = self.config.processes()
+        fingerprints = self.persistence.spawn_fingerprints()
+        for found in markers.find(sup.mark):
+            current = sup.handles.get(found.id)
+            if found.backend != "subprocess" or (current is not None
+                                                 and current.pid == found.pid):
+                continue
+            backend = self.registry.named("subprocess")
+            handle = Handle(found.id, found.pid, "subprocess", found.create_time)
+            spec, saved = desired.get(found.id), records.get(found.id)
+            if current is None and spec is not None and sup.adopt(
+                    backend, handle, wanted=saved.wanted if saved else True,
+                    restarts=saved.restarts if saved else 0,
+                    spec_matches=fingerprints.get(found.token) == fingerprint(spec)):
+                log.warning("%s: adopted pid %d, found by its mark (started by a daemon that "
+                            "died before recording it)", found.id, found.pid)
+                continue
+            log.warning("%s: stopping pid %d, left by an earlier daemon and not wanted now",
+                        found.id, found.pid)
+            if backend.adopt(handle):
+                task = asyncio.create_task(backend.stop(handle, signal.SIGTERM, STRAY_STOP))
+                self._stray_stops.add(task)
+                task.add_done_callback(self._stray_stops.discard)
 
     async def run(self) -> None:
         """Serve until `stopped` is set (a signal or the `shutdown` command)."""
@@ -192,8 +228,9 @@ class Daemon:
             await self.screen.close()
             for task in tasks:
                 task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await asyncio.gather(*tasks, *self._stray_stops, return_exceptions=True)
             await self.registry.close(leave_running=self.leave_running)
+            self.persistence.close()
             if self.metrics is not None:
                 self.metrics.close()
 

@@ -63,3 +63,56 @@ class StateFile:
             os.fsync(dir_fd)
         finally:
             os.close(dir_fd)
+
+
+class Journal:
+    """Records appended between two saves of the state file: each start, before and after.
+
+    A start is journalled as it happens rather than saved with the whole state, which the loop
+    does once per pass: a daemon killed in the middle of starting 100 processes used to leave
+    every one it had started unknown (issue 16.2). One `write` of an O_APPEND descriptor per
+    record, without fsync: the records must survive the daemon's death, which the page cache
+    does; a crash of the machine ends the processes they name as well, so a record it loses
+    names nothing alive. The state file, which also holds what the user wants, keeps its fsync.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fd: int | None = None
+
+    def append(self, record: dict[str, Any]) -> None:
+        line = json.dumps(record, separators=(",", ":"), sort_keys=True).encode() + b"\n"
+        if self._fd is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC,
+                               0o600)
+        os.write(self._fd, line)
+
+    def clear(self) -> None:
+        """After a save of the state file, which holds everything journalled so far."""
+        if self._fd is not None:
+            os.ftruncate(self._fd, 0)
+        else:
+            self.path.unlink(missing_ok=True)
+
+    def read(self) -> list[dict[str, Any]]:
+        """The records in order; a line cut short by a crash (the last) is skipped."""
+        try:
+            lines = self.path.read_bytes().splitlines()
+        except OSError:
+            return []
+        records = []
+        for line in lines:
+            try:
+                record = json.loads(line)
+            except ValueError:
+                log.warning("journal %s: skipping a damaged line", self.path)
+                continue
+            if isinstance(record, dict):
+                records.append(record)
+        return records
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
