@@ -31,6 +31,7 @@ from wezparallel.runtime import config as config_mod
 from wezparallel.runtime.agents import AgentTracker
 from wezparallel.runtime.config import ConfigSnapshot
 from wezparallel.runtime.health import HealthRunner
+from wezparallel.runtime.lastgood import LastGood
 from wezparallel.runtime.launch import Launcher
 from wezparallel.runtime.notices import Notices
 from wezparallel.runtime.persist import Persistence, Saved, fingerprint
@@ -95,6 +96,7 @@ class Daemon:
         self.paths = settings.paths
         self.clock = clock or SystemClock()
         self.config = ConfigSnapshot()
+        self.last_good = LastGood(self.paths.state_dir / "lastgood")
         auto = settings.backend or resolve_auto(settings.environ)
         self.registry = BackendRegistry(
             factories or default_factories(self.paths.state_dir), self._on_exit, lambda: auto)
@@ -127,7 +129,7 @@ class Daemon:
 
     def read_config(self) -> ConfigSnapshot:
         return config_mod.load(self.paths.conf_dir, self.settings.environ, self.config,
-                               self.clock.wall())
+                               self.clock.wall(), self.last_good)
 
     def preview(self, snapshot: ConfigSnapshot) -> Plan:
         """What applying `snapshot` would do now, without doing it."""

@@ -22,7 +22,7 @@ from wezparallel.spec import depgraph, schema
 from wezparallel.spec.merge import overlay_documents
 from wezparallel.spec.model import SourceRef, WorkspaceSpec
 from wezparallel.spec.resolve import DepRefs, resolve_workspace
-from wezparallel.spec.yamlsource import Document, read_document, read_limited
+from wezparallel.spec.yamlsource import Document, parse_document, read_limited
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +38,8 @@ class LoadResult:
     problems: tuple[Problem, ...]  # every problem of every file, located
     invalid_files: frozenset[str]  # files that had problems
     env_files: frozenset[str] = frozenset()  # absolute paths of the env files the files name
+    sources: Mapping[str, Mapping[str, bytes]] = field(default_factory=dict)
+    """Per valid file, the bytes it was built from: its own and its overlay's, by name."""
 
     @property
     def ok(self) -> bool:
@@ -60,6 +62,7 @@ class _Unit:
     problems: list[Problem] = field(default_factory=list)
     dep_refs: DepRefs = field(default_factory=dict)
     env_files: list[str] = field(default_factory=list)
+    raw: dict[str, bytes] = field(default_factory=dict)  # by file name: what was read
 
 
 def load_conf_dir(conf_dir: Path, environ: Mapping[str, str]) -> LoadResult:
@@ -70,7 +73,24 @@ def load_conf_dir(conf_dir: Path, environ: Mapping[str, str]) -> LoadResult:
 def load_paths(paths: Sequence[Path], environ: Mapping[str, str]) -> LoadResult:
     """Files and/or directories; problems of all files are collected in one pass."""
     stray: list[Problem] = []
-    units = _units(paths, stray)
+    return _load_units(_units(paths, stray), environ, stray)
+
+
+def load_saved(saved: Mapping[str, Mapping[str, bytes]],
+               environ: Mapping[str, str]) -> LoadResult:
+    """Files from bytes kept earlier (`LoadResult.sources`), named and resolved as the files
+    they were read from: a broken file's last good version, for a daemon that restarted
+    while it is broken. Rules between files were checked when the bytes were good."""
+    units = []
+    for file, texts in sorted(saved.items()):
+        overlay = next((name for name in texts if name != file), None)
+        units.append(_Unit(file, Path(file), (overlay, Path(overlay)) if overlay else None,
+                           raw=dict(texts)))
+    return _load_units(units, environ, [], cross_file=False)
+
+
+def _load_units(units: list[_Unit], environ: Mapping[str, str], stray: list[Problem], *,
+                cross_file: bool = True) -> LoadResult:
     for unit in units:
         try:
             _load_unit(unit, environ)
@@ -80,7 +100,8 @@ def load_paths(paths: Sequence[Path], environ: Mapping[str, str]) -> LoadResult:
             log.exception("internal error while loading %s", unit.file)
             unit.problems.append(Problem(unit.file, 1, 1,
                                          f"internal error while loading this file: {exc!r}"))
-    _cross_file(units)
+    if cross_file:
+        _cross_file(units)
     problems = stray + [p for u in units for p in u.problems]
     invalid = {p.file for p in problems}
     for unit in units:
@@ -91,7 +112,8 @@ def load_paths(paths: Sequence[Path], environ: Mapping[str, str]) -> LoadResult:
     workspaces = {u.file: u.spec for u in units if u.spec is not None and not u.problems}
     problems.sort(key=lambda p: (p.file, p.line, p.column))
     env_files = frozenset(f for u in units for f in u.env_files)
-    return LoadResult(workspaces, tuple(problems), frozenset(invalid), env_files)
+    sources = {u.file: u.raw for u in units if u.file in workspaces}
+    return LoadResult(workspaces, tuple(problems), frozenset(invalid), env_files, sources)
 
 
 def _units(paths: Sequence[Path], stray: list[Problem]) -> list[_Unit]:
@@ -177,7 +199,10 @@ def _read(unit: _Unit) -> Document | None:
     docs = []
     for shown, path in [(unit.file, unit.path), *([unit.overlay] if unit.overlay else [])]:
         try:
-            doc = read_document(path, shown)
+            raw = unit.raw.get(shown)
+            if raw is None:
+                raw = unit.raw[shown] = read_limited(path, shown)
+            doc = parse_document(raw, shown)
         except ConfigError as exc:
             unit.problems.extend(exc.problems)
             if path == unit.path:
