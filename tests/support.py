@@ -63,6 +63,7 @@ class DaemonProcess:
         self.backend = backend
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = self.root / "daemon.log"
+        self.preexec: Callable[[], None] | None = None  # run in the daemon before exec
 
     def args(self) -> list[str]:
         return ["--conf-dir", str(self.conf), "--state-dir", str(self.state),
@@ -74,7 +75,8 @@ class DaemonProcess:
                 [script("wezparallel"), *self.args(),
                  "--backend", self.backend, "--log-level", "debug",
                  *([] if self.watch else ["--no-watch"])],
-                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                preexec_fn=self.preexec)
         if wait:
             retry_until(lambda: self.ctl("ping").returncode == 0, 15, 0.05, "daemon ping")
         return self

@@ -96,7 +96,7 @@ def test_request_defaults() -> None:
 
 
 def test_error_codes_are_distinct() -> None:
-    assert len(set(p.ERROR_CODES)) == len(p.ERROR_CODES) == 8
+    assert len(set(p.ERROR_CODES)) == len(p.ERROR_CODES) == 9
 
 
 @pytest.mark.parametrize("message", ["Ping", {"Ping": {}}, {"Ping": None}])

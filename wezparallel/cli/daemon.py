@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import resource
 import signal
 import sys
 from pathlib import Path
@@ -16,6 +17,7 @@ from pathlib import Path
 import click
 
 from wezparallel import __version__
+from wezparallel.cli.lograte import RepeatLimiter
 from wezparallel.errors import WezparallelError
 from wezparallel.paths import Paths, ensure_private_dir
 
@@ -82,6 +84,9 @@ def cli(conf_dir: Path | None, state_dir: Path | None, socket_path: Path | None,
     """Run the wezparallel daemon: supervise the processes the workspace files describe."""
     logging.basicConfig(stream=sys.stderr, level=log_level.upper(),
                         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(RepeatLimiter())
+    raise_open_files_limit()
     paths = Paths.resolve(conf_dir, state_dir, socket_path)
     try:
         status = asyncio.run(serve(paths, backend, watch, metrics_interval))
@@ -89,6 +94,17 @@ def cli(conf_dir: Path | None, state_dir: Path | None, socket_path: Path | None,
         click.echo(f"wezparallel: {exc}", err=True)
         sys.exit(1)
     sys.exit(status)
+
+
+def raise_open_files_limit() -> None:
+    """Soft RLIMIT_NOFILE up to the hard limit: each supervised process holds a pidfd and
+    each client a socket. Children inherit the raised limit, as under supervisord's `minfds`."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        except (ValueError, OSError) as exc:
+            log.warning("cannot raise the open files limit from %d to %d: %s", soft, hard, exc)
 
 
 def main() -> None:

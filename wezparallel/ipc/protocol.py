@@ -27,9 +27,10 @@ INVALID_PARAMS = "invalid_params"    # params of the wrong shape for the method
 FAILED = "failed"                    # the operation was understood but did not succeed
 INTERNAL = "internal"                # a bug in the daemon; its log has the traceback
 FORBIDDEN = "forbidden"              # the peer runs as another user
+BUSY = "busy"                        # too many clients (or open files): try again later
 
 ERROR_CODES = (BAD_REQUEST, UNKNOWN_METHOD, NOT_FOUND, FRAME_TOO_LARGE, INVALID_PARAMS, FAILED,
-               INTERNAL, FORBIDDEN)
+               INTERNAL, FORBIDDEN, BUSY)
 
 
 class ProtocolViolation(Exception):

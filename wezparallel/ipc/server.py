@@ -13,6 +13,7 @@ import contextlib
 import errno
 import logging
 import os
+import resource
 import socket
 import stat
 import struct
@@ -32,6 +33,8 @@ Handler = Callable[[dict[str, Any]], Awaitable[Any]]
 """params -> a JSON-able result, or an async iterator of JSON-able items (a stream)."""
 
 READ_CHUNK = 64 * 1024
+MAX_CLIENTS = 128  # connections served at once; more are refused with `busy`
+FD_RESERVE = 64  # file descriptors no client may take: starting a process needs a few
 QUEUED_FRAMES = 32  # frames read ahead of the answers; beyond that the client is not read
 _UCRED = struct.Struct("3i")  # struct ucred: pid, uid, gid
 _EOF = None
@@ -55,8 +58,10 @@ def peer_uid(sock: Any) -> int | None:
 class IpcServer:
     """Serves `handlers` on a private Unix socket until `close`."""
 
-    def __init__(self, socket_path: Path, handlers: Mapping[str, Handler]) -> None:
+    def __init__(self, socket_path: Path, handlers: Mapping[str, Handler],
+                 max_clients: int = MAX_CLIENTS) -> None:
         self.socket_path = Path(socket_path)
+        self.max_clients = max_clients
         self._handlers = dict(handlers)
         self._server: asyncio.AbstractServer | None = None
         self._inode: int | None = None
@@ -89,6 +94,10 @@ class IpcServer:
                           writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         assert task is not None
+        refusal = self._full()
+        if refusal is not None:
+            await _refuse(writer, refusal)
+            return
         self._connections.add(task)
         try:
             await _Connection(self._handlers, reader, writer).serve(self.allowed_uid)
@@ -102,6 +111,33 @@ class IpcServer:
             with contextlib.suppress(OSError):
                 await writer.wait_closed()
             _forget_tracebacks(reader.exception())
+
+
+    def _full(self) -> str | None:
+        """Why one more client cannot be served now, if it cannot: the client cap, or the
+        file descriptors kept in reserve for starting processes (issue 16.11)."""
+        if len(self._connections) >= self.max_clients:
+            return f"the daemon serves at most {self.max_clients} clients at once; try again"
+        limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+        try:
+            in_use = len(os.listdir("/proc/self/fd"))
+        except OSError:  # EMFILE already
+            in_use = limit
+        if limit != resource.RLIM_INFINITY and in_use > limit - FD_RESERVE:
+            return (f"the daemon has {in_use} of its {limit} file descriptors open and keeps "
+                    f"{FD_RESERVE} for starting processes; try again")
+        return None
+
+
+async def _refuse(writer: asyncio.StreamWriter, reason: str) -> None:
+    log.warning("refused a client: %s", reason)
+    try:
+        writer.write(p.encode(p.error_reply(None, p.BUSY, reason)))
+        await asyncio.wait_for(writer.drain(), 1.0)
+    except (OSError, TimeoutError):
+        pass
+    finally:
+        writer.close()
 
 
 class _Connection:
