@@ -36,6 +36,7 @@ READ_CHUNK = 64 * 1024
 MAX_CLIENTS = 128  # connections served at once; more are refused with `busy`
 FD_RESERVE = 64  # file descriptors no client may take: starting a process needs a few
 QUEUED_FRAMES = 32  # frames read ahead of the answers; beyond that the client is not read
+QUEUED_BYTES = 2 << 20  # nor beyond this many bytes of them (one frame may be 1 MiB)
 _UCRED = struct.Struct("3i")  # struct ucred: pid, uid, gid
 _EOF = None
 
@@ -149,6 +150,8 @@ class _Connection:
         self.reader, self.writer = reader, writer
         self.frames: asyncio.Queue[bytes | p.Oversized | None] = asyncio.Queue(QUEUED_FRAMES)
         self.hung_up = asyncio.Event()
+        self.queued = 0  # bytes in `frames`: what one client makes us hold stays bounded
+        self.room = asyncio.Event()
 
     async def serve(self, allowed_uid: int) -> None:
         uid = peer_uid(self.writer.get_extra_info("socket"))
@@ -160,6 +163,8 @@ class _Connection:
         reading = asyncio.create_task(self._read())
         try:
             while (frame := await self.frames.get()) is not _EOF:
+                self.queued -= _size(frame)
+                self.room.set()
                 parsed = _parse(frame)
                 frame = None  # a refused 1 MB line is not kept while its reply is written
                 await self._answer(parsed)
@@ -175,14 +180,21 @@ class _Connection:
         try:
             while data := await self.reader.read(READ_CHUNK):
                 for frame in frames.feed(data):
-                    await self.frames.put(frame)
+                    await self._queue(frame)
         except (ConnectionError, OSError):
             pass
         else:
             for frame in frames.eof():
-                await self.frames.put(frame)
+                await self._queue(frame)
         self.hung_up.set()
         await self.frames.put(_EOF)
+
+    async def _queue(self, frame: bytes | p.Oversized) -> None:
+        while self.queued and self.queued + _size(frame) > QUEUED_BYTES:
+            self.room.clear()
+            await self.room.wait()
+        self.queued += _size(frame)
+        await self.frames.put(frame)
 
     async def _send(self, message: Any) -> None:
         self.writer.write(p.encode(message))
@@ -283,6 +295,10 @@ class _Connection:
             await self.writer.drain()
             return
         raise RemoteError(code, message)
+
+
+def _size(frame: bytes | p.Oversized | None) -> int:
+    return len(frame) if isinstance(frame, bytes) else 0
 
 
 @dataclass(frozen=True)
