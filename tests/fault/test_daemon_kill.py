@@ -1,17 +1,44 @@
-"""Issue 16.2: SIGKILL the daemon at random points of start and reload (subprocess backend);
-afterwards every process runs exactly once, and `shutdown` leaves none behind."""
+"""Issue 16.2: SIGKILL the daemon at random points of start, reload and shutdown (subprocess
+backend); afterwards every process runs exactly once, and `shutdown` leaves none behind."""
 
 from __future__ import annotations
 
 import random
+import signal
+import subprocess
 
-from tests.fault.chaos import Fleet, census, kill_when, pick, restart_and_settle, trials
-from tests.support import retry_until
+from tests.fault.chaos import (
+    Fleet,
+    census,
+    kill_when,
+    live_count,
+    pick,
+    restart_and_settle,
+    trials,
+)
+from tests.support import DaemonProcess, retry_until, script
 
 SIZE = 24
 
 
-def test_a_daemon_killed_mid_start_or_mid_reload_loses_and_duplicates_nothing(
+def shutdown_and_count_orphans(d: DaemonProcess, fleet: Fleet) -> None:
+    assert d.ctl("shutdown").returncode == 0, d.daemon_log()[-3000:]
+    assert d.proc is not None
+    d.proc.wait(60)
+    assert census(fleet.mark) == {}, "orphans after shutdown"
+
+
+def kill_mid_shutdown(d: DaemonProcess, fleet: Fleet, stopped: int) -> None:
+    """Ask for a shutdown and SIGKILL the daemon once `stopped` processes are gone."""
+    with subprocess.Popen([script("wezparctl"), "--socket", str(d.socket), "shutdown"],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as ctl:
+        retry_until(lambda: live_count(fleet.mark) <= SIZE - stopped, 60, 0.002,
+                    f"{stopped} processes stopped")
+        d.kill(signal.SIGKILL)
+        ctl.wait(30)  # it loses its daemon mid-call
+
+
+def test_a_daemon_killed_mid_start_reload_or_shutdown_loses_and_duplicates_nothing(
         daemon_factory) -> None:
     seed = random.randrange(1 << 30)
     rng = random.Random(seed)
@@ -22,9 +49,7 @@ def test_a_daemon_killed_mid_start_or_mid_reload_loses_and_duplicates_nothing(
         d.start(wait=False)
         kill_when(d, fleet, pick(rng, SIZE))
         restart_and_settle(d, fleet)
-        assert d.ctl("shutdown").returncode == 0, d.daemon_log()
-        d.proc.wait(60)  # type: ignore[union-attr]
-        assert census(fleet.mark) == {}, f"seed {seed}: orphans after shutdown"
+        shutdown_and_count_orphans(d, fleet)
     d.start()
     retry_until(lambda: fleet.settled(d), 60, 0.1, "the first fleet")
     for _ in range(kills):  # killed while a reload replaces every process
@@ -33,6 +58,9 @@ def test_a_daemon_killed_mid_start_or_mid_reload_loses_and_duplicates_nothing(
         assert d.ctl("reload").returncode == 0
         kill_when(d, fleet, pick(rng, SIZE))
         restart_and_settle(d, fleet)
-    assert d.ctl("shutdown").returncode == 0
-    d.proc.wait(60)  # type: ignore[union-attr]
-    assert census(fleet.mark) == {}, f"seed {seed}: orphans after shutdown"
+    for _ in range(kills):  # killed in the middle of a shutdown: the next daemon goes on
+        kill_mid_shutdown(d, fleet, pick(rng, SIZE))
+        restart_and_settle(d, fleet)
+    shutdown_and_count_orphans(d, fleet)
+    print(f"\ndaemon kills (seed {seed}): {kills} mid-start, {kills} mid-reload, {kills} "
+          f"mid-shutdown, {SIZE} processes each; lost 0, duplicated 0, orphaned 0")
