@@ -12,14 +12,21 @@ A prompt drives one turn: UserPromptSubmit, then per word in it:
   `ask`   Notification (permission needed), then waits for one more line as the answer
   `crash` exits 3 at once, without SessionEnd (a crashing CLI)
 and Stop at the end of the turn. `/exit` or end of input ends the session with SessionEnd.
+
+On a terminal (a pane) prompts come from an input box modelled on Claude Code's (see
+`InputBox`): raw mode, bracketed paste on, and a fast burst of bytes taken as a paste, so an
+Enter in the same burst as the text is a newline in the box, not a submission. On a pipe (the
+tests that drive the session directly) prompts are read line by line.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import select
 import subprocess
 import sys
+import termios
 import uuid
 from typing import Any
 
@@ -62,7 +69,7 @@ class Session:
             elif word == "ask":
                 self.hook("Notification", message="Claude needs your permission to use Bash")
                 say("Do you want to proceed?\n❯ 1. Yes\n  2. No")
-                sys.stdin.readline()
+                read_line()
             elif word == "crash":
                 os._exit(3)
         say(f"● Done: {prompt}")
@@ -88,8 +95,92 @@ def parse(argv: list[str]) -> tuple[dict[str, Any], bool, str | None]:
     return settings, resumed, prompt
 
 
+# --- the input box -------------------------------------------------------------------------
+
+PASTE_START, PASTE_END = b"\x1b[200~", b"\x1b[201~"
+BURST_GAP = float(os.environ.get("CLAUDE_STUB_BURST_GAP", "0.05"))
+"""Seconds of quiet that end a burst: bytes closer together than this are one paste (Codex's
+input treats keys within 8 ms as a burst and Enter within 120 ms after it as a newline;
+Claude Code's exact window is not documented)."""
+
+
+class InputBox:
+    """Claude Code's prompt input on a terminal, as far as a sender can tell it apart.
+
+    - Raw mode like Node's `setRawMode` (libuv keeps ONLCR for output), bracketed paste on.
+    - Input is read in bursts: bytes that arrive within `BURST_GAP` of each other.
+    - A burst that is a lone CR is Enter: it submits the box (an empty box stays put).
+    - Any other burst is typed into the box as a paste; CR and LF in it become newlines, so a
+      CR at the end of a burst does not submit.
+    - `ESC[200~ ... ESC[201~` delimit a paste, however many bursts it spans.
+    """
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.text = ""
+        self.in_paste = False
+        mode = termios.tcgetattr(fd)
+        mode[0] &= ~(termios.BRKINT | termios.ICRNL | termios.INPCK | termios.ISTRIP
+                     | termios.IXON)
+        mode[3] &= ~(termios.ECHO | termios.ICANON | termios.IEXTEN | termios.ISIG)
+        mode[6][termios.VMIN], mode[6][termios.VTIME] = 1, 0
+        termios.tcsetattr(fd, termios.TCSADRAIN, mode)
+        os.write(1, b"\x1b[?2004h")
+
+    def read_line(self) -> str:
+        """The next submitted prompt with a trailing newline; "" at the end of input."""
+        while True:
+            burst = self.burst()
+            if not burst:
+                return ""
+            if self.take(burst) and self.text.strip():
+                text, self.text = self.text, ""
+                return text + "\n"
+
+    def burst(self) -> bytes:
+        try:
+            data = os.read(self.fd, 65536)
+            while data and select.select([self.fd], [], [], BURST_GAP)[0]:
+                more = os.read(self.fd, 65536)
+                if not more:
+                    break
+                data += more
+        except OSError:  # EIO: the terminal hung up
+            return b""
+        return data
+
+    def take(self, burst: bytes) -> bool:
+        """Apply one burst to the box; True when it is Enter on its own."""
+        if burst == b"\r" and not self.in_paste:
+            return True
+        rest = burst
+        while rest:
+            marker = PASTE_END if self.in_paste else PASTE_START
+            before, found, rest = rest.partition(marker)
+            self.text += before.decode(errors="replace").replace("\r\n", "\n") \
+                .replace("\r", "\n")
+            if found:
+                self.in_paste = not self.in_paste
+        return False
+
+
+_box: InputBox | None = None
+
+
+def open_input() -> None:
+    """The input box when stdin is a terminal (Claude Code draws it before any hook runs)."""
+    global _box
+    if os.isatty(0):
+        _box = InputBox(0)
+
+
+def read_line() -> str:
+    return _box.read_line() if _box is not None else sys.stdin.readline()
+
+
 def main() -> int:
     settings, resumed, prompt = parse(sys.argv[1:])
+    open_input()
     session = Session(settings, resumed)
     say("✻ Welcome to Claude Stub!")
     session.hook("SessionStart", source="resume" if resumed else "startup")
@@ -97,7 +188,7 @@ def main() -> int:
         session.turn(prompt)
     while True:
         say("> \n? for shortcuts")
-        line = sys.stdin.readline()
+        line = read_line()
         if not line or line.strip() == "/exit":
             break
         if line.strip():

@@ -179,14 +179,15 @@ def test_stop_signals_through_the_wrapper_and_waits_for_the_exit(box: Box) -> No
     assert not pid_alive(child)
 
 
-def test_send_text_then_capture_round_trip(box: Box) -> None:
+def test_paste_enter_then_capture_round_trip(box: Box) -> None:
     backend = make(box)
 
     async def scenario() -> str:
         h = await backend.spawn(box.spec("echo", "sh", "-c", LOOP), ("sh", "-c", LOOP),
                                 box.log("echo"))
         await wait_child(backend, h)
-        backend.send_text(h, "hello pane")
+        backend.paste([h], "hello pane", bracket=False)
+        backend.press_enter([h])
         for _ in range(500):
             text = backend.capture(h, 10)
             if "got: hello pane" in text:
@@ -197,17 +198,18 @@ def test_send_text_then_capture_round_trip(box: Box) -> None:
     assert "got: hello pane" in run(scenario)
 
 
-def test_send_without_enter_types_but_does_not_submit(box: Box) -> None:
+def test_paste_without_enter_types_but_does_not_submit(box: Box) -> None:
     backend = make(box)
 
     async def scenario() -> tuple[str, str]:
         h = await backend.spawn(box.spec("echo", "sh", "-c", LOOP), ("sh", "-c", LOOP),
                                 box.log("echo"))
         await wait_child(backend, h)
-        backend.send_text(h, "half", enter=False)
+        backend.paste([h], "half", bracket=False)
         await asyncio.sleep(0.3)
         before = backend.capture(h, 10)
-        backend.send_text(h, " done")
+        backend.paste([h], " done", bracket=False)
+        backend.press_enter([h])
         for _ in range(500):
             if "got: half done" in backend.capture(h, 10):
                 break
@@ -226,7 +228,8 @@ def test_broadcast_reaches_every_pane_of_the_workspace(box: Box) -> None:
         hs = await spawn_n(backend, box, 3, Layout.TILED, "sh", "-c", LOOP)
         for h in hs:
             await wait_child(backend, h)
-        backend.send_text_many(hs, "all hands")
+        backend.paste(hs, "all hands", bracket=False)
+        backend.press_enter(hs)
         texts: list[str] = []
         for _ in range(500):
             texts = [backend.capture(h, 10) for h in hs]

@@ -96,7 +96,8 @@ def test_init_defaults_to_the_conf_dir(tmp_path):
 
 def test_init_rejects_unknown_template_and_bad_name(tmp_path):
     unknown = run("init", "x", "--template", "nope", "--dir", str(tmp_path))
-    assert unknown.exit_code == 1 and "no template named 'nope'" in unknown.stderr
+    assert unknown.exit_code == 2  # a wrong argument is a usage error (issue 11.11)
+    assert "no template named 'nope'; the templates are: basic" in unknown.stderr
     bad = run("init", "Bad Name", "--dir", str(tmp_path))
     assert bad.exit_code == 1 and "not a valid workspace name" in bad.stderr
     assert list(tmp_path.iterdir()) == []

@@ -84,3 +84,11 @@ def test_env_file_forms():
 def test_env_file_errors(text, message):
     with pytest.raises(InterpolationError, match=message):
         parse_env_file(text, ENV)
+
+
+@pytest.mark.parametrize(("seconds", "text"), [
+    (0.25, "0.2s"), (0.3, "0.3s"), (2.0, "2s"), (2.5, "2.5s"), (45.4, "45s"), (60, "1m"),
+    (90, "1m30s"), (3600, "1h"), (5400, "1h30m")])
+def test_durations_in_messages_are_written_the_way_files_write_them(
+        seconds: float, text: str) -> None:
+    assert units.format_duration(seconds) == text

@@ -17,12 +17,12 @@ that does so and escapes its group is out of our reach, as it is for any supervi
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from wezparallel.backends import procinfo
-from wezparallel.digest import sha256_hex
 
 ID_VAR = "WEZPARALLEL_ID"
 SPAWN_VAR = "WEZPARALLEL_SPAWN"
@@ -30,7 +30,7 @@ SPAWN_VAR = "WEZPARALLEL_SPAWN"
 
 def daemon_mark(state_dir: Path) -> str:
     """One daemon's mark: its state dir, which no two daemons share."""
-    return sha256_hex(os.fsencode(Path(state_dir).absolute()))[:16]
+    return hashlib.sha256(os.fsencode(Path(state_dir).absolute())).hexdigest()[:16]
 
 
 def environment(daemon: str, backend: str, token: str, pid: str) -> dict[str, str]:

@@ -26,6 +26,7 @@ from pathlib import Path
 
 from wezparallel.backends import layouts
 from wezparallel.backends.base import ExitCallback, Handle
+from wezparallel.backends.paste import bracketed
 from wezparallel.backends.tmux_cmd import SEP, TmuxServer, is_no_server
 from wezparallel.backends.wrapper import (
     WrappedProcesses,
@@ -164,25 +165,28 @@ class TmuxBackend:
 
     # --- pane verbs --------------------------------------------------------------------------
 
-    def send_text(self, handle: Handle, text: str, enter: bool = True) -> None:
-        self.send_text_many([handle], text, enter)
+    def paste(self, handles: Iterable[Handle], text: str, bracket: bool) -> None:
+        """Type `text` into every pane as one paste, Enter not included (see `press_enter`).
 
-    def send_text_many(self, handles: Iterable[Handle], text: str, enter: bool = True) -> None:
-        """Type `text` (and Enter) into every pane, in one tmux call: the broadcast behind
-        `send --workspace/--all`. Pasted, so a multi-line prompt arrives whole where the
-        program asked for bracketed paste."""
-        if not text:  # tmux makes no buffer of "": only Enter is left to send
-            keys = [a for h in handles for a in (SEP, "send-keys", "-t", _pane(h), "Enter")]
-            if enter and keys:
-                self.server.run(*keys[1:])
-            return
-        args: list[str] = ["set-buffer", "-b", "wezparallel-send", "--", text]
-        for h in handles:
-            args += [SEP, "paste-buffer", "-p", "-b", "wezparallel-send", "-t", _pane(h)]
-            if enter:
-                args += [SEP, "send-keys", "-t", _pane(h), "Enter"]
-        args += [SEP, "delete-buffer", "-b", "wezparallel-send"]
-        self.server.run(*args)
+        `bracket`: wrapped in paste markers by us, newlines kept (an agent's prompt); else
+        pasted the way tmux pastes for a person (`-p`: bracketed only when the program asked,
+        newlines sent as CR). The text reaches tmux on stdin, never through its parser."""
+        targets = [_pane(h) for h in handles]
+        if not text or not targets:
+            return  # tmux makes no buffer of ""
+        how = ["-r"] if bracket else ["-p"]
+        args: list[str] = ["load-buffer", "-b", _SEND_BUFFER, "-"]
+        for pane in targets:
+            args += [SEP, "paste-buffer", *how, "-b", _SEND_BUFFER, "-t", pane]
+        args += [SEP, "delete-buffer", "-b", _SEND_BUFFER]
+        self.server.run(*args, stdin=bracketed(text) if bracket else text)
+
+    def press_enter(self, handles: Iterable[Handle]) -> None:
+        """Enter on its own: sent apart from any text, so no input box takes it for part of
+        a paste."""
+        keys = [a for h in handles for a in (SEP, "send-keys", "-t", _pane(h), "Enter")]
+        if keys:
+            self.server.run(*keys[1:])
 
     def capture(self, handle: Handle, lines: int) -> str:
         return self.capture_pane(_pane(handle), lines)
@@ -279,6 +283,7 @@ class TmuxBackend:
                 *layouts.tmux_split_args(placement), *command], placement.preset
 
 
+_SEND_BUFFER = "wezparallel-send"
 _DEAD_MARK = "Pane is dead ("  # tmux's remain-on-exit line at the bottom of a dead pane
 
 

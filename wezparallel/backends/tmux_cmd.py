@@ -39,13 +39,17 @@ class TmuxServer:
         sock = ["-S", str(self.socket_path)] if self.socket_path is not None else []
         return [self.program, *sock, *args]
 
-    def run(self, *args: str, check: bool = True) -> str:
-        """Run one tmux client and return its stdout; raise BackendError when it fails."""
+    def run(self, *args: str, check: bool = True, stdin: str | None = None) -> str:
+        """Run one tmux client and return its stdout; raise BackendError when it fails.
+
+        `stdin` is what `load-buffer -` reads: the way to hand tmux text that must not pass
+        its command parser (an argument ending in `;` ends a command there)."""
         argv = self.argv(*args)
         log.debug("tmux: %s", argv)
         try:
             done = subprocess.run(argv, capture_output=True, text=True, timeout=TIMEOUT,
-                                  stdin=subprocess.DEVNULL,
+                                  input=stdin,
+                                  stdin=subprocess.DEVNULL if stdin is None else None,
                                   env=_client_env(self.socket_path is not None))
         except FileNotFoundError:
             raise ProgramNotFound(self.program, "install tmux, or use backend: subprocess")\

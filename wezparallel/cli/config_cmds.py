@@ -74,8 +74,11 @@ def templates() -> None:
 @click.pass_context
 def init(ctx: click.Context, name: str, template: str, directory: Path | None) -> None:
     """Write a new workspace file NAME.yaml from a template; never overwrites."""
-    from wezparallel.spec.templates import write_workspace
+    from wezparallel.spec.templates import template_names, write_workspace
 
+    if template not in template_names():  # a wrong argument is a usage error (exit 2)
+        raise click.BadParameter(f"no template named {template!r}; the templates are: "
+                                 + ", ".join(template_names()), param_hint="'--template'")
     try:
         target = write_workspace(directory or ctx.obj.paths.conf_dir, name, template)
     except WezparallelError as exc:

@@ -34,6 +34,7 @@ class AgentTracker:
         self.activities: dict[str, Activity] = {}
         self.sessions: dict[str, str | None] = {}  # latest session id per agent
         self._expects_prompt: dict[str, bool] = {}
+        self._submitted: dict[str, int] = {}  # UserPromptSubmit events seen per agent
         self._changed = asyncio.Event()
 
     def get(self, pid: str) -> Activity | None:
@@ -85,6 +86,8 @@ class AgentTracker:
             return None
         if event == "UserPromptSubmit" and self._on_first_prompt is not None:
             self._on_first_prompt(pid)
+        if event == "UserPromptSubmit":
+            self._count_prompt(pid)
         if session_id is not None:
             self.sessions[pid] = session_id
         new = act.on_hook(event, self.clock.wall(), expects_prompt=self._expects_prompt[pid])
@@ -97,8 +100,11 @@ class AgentTracker:
         changed = self.activities.get(pid) != act
         self.activities[pid] = act
         if changed:
-            self._changed.set()
-            self._changed = asyncio.Event()
+            self._wake()
+
+    def _wake(self) -> None:
+        self._changed.set()
+        self._changed = asyncio.Event()
 
     def _forget(self, pid: str) -> None:
         self.activities.pop(pid, None)
@@ -123,3 +129,27 @@ class AgentTracker:
                 await asyncio.wait_for(self._changed.wait(), left)
             except TimeoutError:
                 return None
+
+    # --- prompts submitted (how `send` confirms that Enter was taken) -------------------------
+
+    def _count_prompt(self, pid: str) -> None:
+        self._submitted[pid] = self._submitted.get(pid, 0) + 1
+        self._wake()  # a prompt queued while busy changes no activity, but is news to `send`
+
+    def submitted(self, pid: str) -> int:
+        """How many prompts the agent has reported submitting (UserPromptSubmit) so far."""
+        return self._submitted.get(pid, 0)
+
+    async def wait_submitted(self, pid: str, count: int, timeout: float) -> bool:
+        """True once more than `count` prompts were submitted, False after `timeout` s."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while self.submitted(pid) <= count:
+            left = deadline - loop.time()
+            if left <= 0:
+                return False
+            try:
+                await asyncio.wait_for(self._changed.wait(), left)
+            except TimeoutError:
+                return False
+        return True

@@ -10,13 +10,13 @@ as they did.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from wezparallel.digest import sha256_hex
 from wezparallel.runtime.statefile import write_atomically
 
 log = logging.getLogger(__name__)
@@ -33,7 +33,7 @@ class LastGood:
             payload = json.dumps({"file": file, "texts": {
                 name: raw.decode("utf-8", "surrogateescape") for name, raw in texts.items()}},
                 sort_keys=True).encode()
-            digest = sha256_hex(payload)
+            digest = hashlib.sha256(payload).hexdigest()
             if self._written.get(file) == digest:
                 continue
             try:
@@ -67,4 +67,4 @@ class LastGood:
             log.warning("cannot remove the last good copy of %s: %s", file, exc)
 
     def _path(self, file: str) -> Path:
-        return self.directory / f"{sha256_hex(os.fsencode(file))[:16]}.json"
+        return self.directory / f"{hashlib.sha256(os.fsencode(file)).hexdigest()[:16]}.json"

@@ -44,6 +44,18 @@ class Observer(Protocol):
     def process_down(self, pid: str, exit: ExitInfo) -> None: ...
 
 
+def _log_exit(st: ProcessStatus, exit: ExitInfo, now: float) -> None:
+    """A process that gave up is an error a person must act on; one backing off, a warning
+    that says when it tries again."""
+    if st.state == State.FATAL:
+        log.error("%s exited (%s) -> FATAL: %s", st.id, exit.describe(), st.error)
+    elif st.state == State.BACKOFF and st.retry_at is not None:
+        log.warning("%s exited (%s) -> BACKOFF: %s; retry %d in %gs", st.id,
+                    exit.describe(), st.error, st.fails, round(max(0.0, st.retry_at - now), 2))
+    else:
+        log.info("%s exited (%s) -> %s", st.id, exit.describe(), st.state)
+
+
 class Supervisor:
     def __init__(self, backend_for: BackendFor, clock: Clock, state_dir: Path,
                  persistence: Persistence | None = None,
@@ -77,9 +89,8 @@ class Supervisor:
             return  # an instance we already replaced
         del self.handles[handle.id]
         now = self.clock.monotonic()
-        st = self.statuses[handle.id]
-        self.statuses[handle.id] = lc.on_exit(st, exit, now)
-        log.info("%s exited (%s) -> %s", handle.id, exit.describe(), self.statuses[handle.id].state)
+        st = self.statuses[handle.id] = lc.on_exit(self.statuses[handle.id], exit, now)
+        _log_exit(st, exit, now)
         for observer in self.observers:
             observer.process_down(handle.id, exit)
         self._dirty = True

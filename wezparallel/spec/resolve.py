@@ -22,6 +22,7 @@ from wezparallel.spec import units
 from wezparallel.spec.interpolate import InterpolationError, interpolate, parse_env_file
 from wezparallel.spec.merge import deep_merge, has_path
 from wezparallel.spec.model import (
+    AGENT_START_SECS,
     BackendName,
     Backoff,
     ClaudeSpec,
@@ -226,7 +227,8 @@ class _Process:
             backend=BackendName(d["backend"]) if "backend" in d else backend, layout=layout,
             autostart=bool(d.get("autostart", True)),
             restart=RestartPolicy(d.get("restart", "on-failure")),
-            start_secs=self.duration(d.get("start_secs", 1), "start_secs"),
+            start_secs=self.duration(
+                d.get("start_secs", AGENT_START_SECS if "claude" in d else 1), "start_secs"),
             max_restarts=int(d.get("max_restarts", 5)),
             backoff=self.backoff(d.get("backoff") or {}),
             stop_signal=self.stop_signal(),
@@ -239,7 +241,9 @@ class _Process:
     def backoff(self, b: dict[str, Any]) -> Backoff:
         return Backoff(initial=self.duration(b.get("initial", 0.5), "backoff", "initial"),
                        max=self.duration(b.get("max", 30), "backoff", "max"),
-                       factor=float(b.get("factor", 2)))
+                       factor=float(b.get("factor", 2)),
+                       reset_after=self.duration(b.get("reset_after", 60), "backoff",
+                                                 "reset_after"))
 
     def duration(self, value: object, *rest: str | int) -> float:
         try:

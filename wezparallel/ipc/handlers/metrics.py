@@ -8,12 +8,14 @@ from typing import Any
 from wezparallel.errors import RemoteError
 from wezparallel.ipc.handlers import params as p
 from wezparallel.runtime.daemon import Daemon
-from wezparallel.runtime.status import resolve_ids
+from wezparallel.runtime.status import resolve_one
 
 
 def handlers(d: Daemon) -> dict[str, Callable[[dict[str, Any]], Awaitable[Any]]]:
     async def metrics_snapshot(params: dict[str, Any]) -> Any:
         runner = d.metrics
+        if runner is not None:
+            runner.watched()
         if runner is None or runner.latest is None:
             raise RemoteError("failed", "no metrics yet: the first pass has not run")
         return runner.latest.to_json()
@@ -22,7 +24,8 @@ def handlers(d: Daemon) -> dict[str, Callable[[dict[str, Any]], Awaitable[Any]]]
         runner = d.metrics
         if runner is None:
             raise RemoteError("failed", "metrics are off in this daemon")
-        (pid,) = resolve_ids(d, [p.string(params, "id")])[:1]
+        runner.watched()
+        pid = resolve_one(d, p.string(params, "id"))
         since = p.number(params, "since_seconds", 3600.0)
         now = d.clock.wall()
         series = runner.history.series(pid, now - since, now).to_json()
