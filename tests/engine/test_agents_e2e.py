@@ -95,7 +95,7 @@ def test_activity_follows_the_hooks_and_wait_blocks_until_reached(
     assert activity(d, "ws:agent") == "exited"
 
 
-def test_a_restarted_agent_continues_its_conversation(daemon_factory: DaemonFactory) -> None:
+def test_a_restarted_agent_resumes_its_conversation(daemon_factory: DaemonFactory) -> None:
     d = daemon_factory()
     agent = StubAgent(d.root)
     (d.conf / "ws.yaml").write_text(agent.conf("first task"))
@@ -105,8 +105,10 @@ def test_a_restarted_agent_continues_its_conversation(daemon_factory: DaemonFact
     wait_activity(d, "ws:agent", "idle")  # no first prompt this time: idle after SessionStart
     started = [line for line in d.daemon_log().splitlines() if "ws:agent: started pid" in line]
     assert len(started) == 2, d.daemon_log()
-    assert "'--', 'first task'" in started[0] and "--continue" not in started[0]
-    assert "'--continue'" in started[1] and "first task" not in started[1]
+    session = d.process("ws:agent")["session_id"]
+    assert f"'--session-id', '{session}', '--', 'first task'" in started[0]
+    assert f"'--resume', '{session}'" in started[1] and "first task" not in started[1]
+    assert "--continue" not in started[0] + started[1]
 
 
 def test_missing_claude_binary_is_fatal_with_the_install_hint(

@@ -237,3 +237,22 @@ def test_a_late_duplicate_exit_changes_nothing(state: State, wanted: bool) -> No
 ])
 def test_exit_info_describes_and_classifies(info: ExitInfo, text: str, failed: bool) -> None:
     assert (info.describe(), info.failed) == (text, failed)
+
+
+# --- giving up on an exit no restart can fix --------------------------------------------------
+
+def test_give_up_makes_a_process_waiting_for_its_restart_fatal_with_the_reason() -> None:
+    later = T + 3600.0  # after a long run: a crash, restarted at once
+    exited = lc.on_exit(running(), ExitInfo(code=1), later)
+    assert (exited.state, exited.retry_at) == (State.EXITED, later)
+    fatal = lc.give_up(exited, "not logged in", later)
+    assert (fatal.state, fatal.error, fatal.retry_at) == (State.FATAL, "not logged in", None)
+    backoff = lc.on_exit(spawned(), ExitInfo(code=1), T + 0.5)
+    assert backoff.state == State.BACKOFF
+    assert lc.give_up(backoff, "x", T + 1.0).state == State.FATAL
+
+
+@pytest.mark.parametrize("state", [State.STOPPED, State.RUNNING, State.STARTING, State.FATAL])
+def test_give_up_leaves_anything_else_alone(state: State) -> None:
+    st = ProcessStatus(id="ws:a", state=state, error="before")
+    assert lc.give_up(st, "not logged in", T) == st

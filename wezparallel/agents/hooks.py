@@ -21,8 +21,11 @@ from pathlib import Path
 from typing import Any
 
 HOOK_EVENTS = (
-    "SessionStart", "UserPromptSubmit", "PreToolUse", "Notification", "Stop", "SessionEnd",
+    "SessionStart", "UserPromptSubmit", "PreToolUse", "Notification", "Stop", "StopFailure",
+    "SessionEnd",
 )
+"""StopFailure (Claude Code >= 2.1.78) ends a turn that failed on an API error (not logged in,
+rate limit...) instead of Stop: without it such a turn would leave the agent busy for good."""
 REPORTER = Path(__file__).with_name("report.py")
 REPORT_TIMEOUT = 1.0  # seconds the reporter may spend in total
 HOOK_TIMEOUT = 10  # seconds after which Claude Code itself kills a hook command

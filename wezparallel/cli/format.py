@@ -51,13 +51,22 @@ def info(p: dict[str, Any]) -> str:
         text = p.get("error") or (p.get("exit") if state == "EXITED" else None) or ""
         if state == "BACKOFF" and p.get("retry_in") is not None:
             text = f"{text}; next try in {p['retry_in']:.1f}s".removeprefix("; ")
-        return text
-    parts = [p.get("error") or "", p.get("activity") or ""]
+        return _with_problem(text, p)
+    parts = [_with_problem(" ".join(filter(None, [p.get("error"), p.get("activity")])), p)]
     if p.get("health") == "unhealthy":
         parts.append(f"unhealthy ({p.get('health_reason') or 'no reason'})")
     elif p.get("health") == "healthy":
         parts.append("healthy")
     return " ".join(part for part in parts if part)
+
+
+def _with_problem(text: str, p: dict[str, Any]) -> str:
+    """An agent's problem (not logged in, no network), unless the text already says it (the
+    error of an agent that was given up on is that problem)."""
+    problem = p.get("agent_problem")
+    if not problem or problem in text:
+        return text
+    return f"{text} ({problem})".strip()
 
 
 def clock_time(wall: float) -> str:

@@ -258,3 +258,12 @@ def request_restart(st: ProcessStatus, now: float) -> ProcessStatus:
 def begin_stop(st: ProcessStatus, now: float) -> ProcessStatus:
     """The runtime sent the stop signal (for a Stop or a Restart); the exit ends it."""
     return st.to(S.STOPPING, now)
+
+
+def give_up(st: ProcessStatus, reason: str, now: float) -> ProcessStatus:
+    """A process that ended for a reason no restart can fix (an agent that is not logged in):
+    FATAL with that reason, until the user starts it again. Only one waiting for its restart:
+    an exit the user asked for stays STOPPED."""
+    if st.state not in (S.EXITED, S.BACKOFF):
+        return st
+    return _to_fatal(st, now, error=reason)

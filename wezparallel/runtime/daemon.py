@@ -28,6 +28,7 @@ from wezparallel.plan.actions import describe
 from wezparallel.plan.lifecycle import ExitInfo
 from wezparallel.plan.planner import Plan, plan
 from wezparallel.runtime import config as config_mod
+from wezparallel.runtime.agent_exits import AgentExits
 from wezparallel.runtime.agents import AgentTracker
 from wezparallel.runtime.config import ConfigSnapshot
 from wezparallel.runtime.health import HealthRunner
@@ -102,17 +103,22 @@ class Daemon:
         auto = settings.backend or resolve_auto(settings.environ)
         self.registry = BackendRegistry(
             factories or default_factories(self.paths.state_dir), self._on_exit, lambda: auto)
-        self.persistence = Persistence(self.paths.state_dir / "state.json")
+        self.persistence = Persistence(self.paths.state_dir / "state.json", self.clock)
         self.launcher = Launcher(self.paths.state_dir, self.paths.socket, settings.environ)
         self.supervisor = Supervisor(self.registry.for_spec, self.clock, self.paths.state_dir,
                                      self.persistence, self.launcher)
-        self.agents = AgentTracker(self.clock, self.launcher.remember_conversation)
+        self.agents = AgentTracker(self.clock, self.launcher.remember_conversation,
+                                   self.supervisor.save_soon)
         self.notices = Notices(self.clock)
         self.health = HealthRunner(self.supervisor, self.clock, activity=self.agents.get,
                                    notify=self.notices.add)
         self.screen = ScreenPoller(self.supervisor, self.agents, self.clock)
-        # after the tracker: it forgets a hook-less agent that the poller then takes on
-        self.supervisor.observers += [self.launcher, self.agents, self.health, self.screen]
+        self.exits = AgentExits(self.supervisor, self.launcher, self.agents, self.notices.add)
+        # after the tracker: it forgets a hook-less agent that the poller then takes on, and
+        # marks an agent exited before its exit is judged
+        self.supervisor.observers += [self.launcher, self.agents, self.health, self.screen,
+                                      self.exits]
+        self.persistence.extras = self._saved_extras
         self.stopped = asyncio.Event()
         self.leave_running = False
         self.failed = False  # a task of the daemon died: exit with an error
@@ -127,6 +133,10 @@ class Daemon:
 
     def _on_exit(self, handle: Handle, exit: ExitInfo) -> None:
         self.supervisor.on_exit(handle, exit)
+
+    def _saved_extras(self, pid: str) -> dict[str, object]:
+        """What the runtime state keeps per process beside the supervisor's own fields."""
+        return {"health_reason": self.health.reason(pid), "agent": self.agents.to_json(pid)}
 
     # --- config ------------------------------------------------------------------------------
 
@@ -170,6 +180,7 @@ class Daemon:
         records = self.persistence.load()
         for pid, saved in records.items():
             spec = desired.get(pid)
+            self._restore_extras(pid, saved)
             if saved.handle is not None:
                 try:
                     backend = self.registry.named(saved.handle.backend)
@@ -179,7 +190,9 @@ class Daemon:
                     continue
                 matches = spec is not None and fingerprint(spec) == saved.fingerprint
                 if sup.adopt(backend, saved.handle, wanted=saved.wanted,
-                             restarts=saved.restarts, spec_matches=matches):
+                             restarts=saved.restarts, spec_matches=matches,
+                             started_wall=saved.started_wall, since_wall=saved.since_wall,
+                             health=saved.health):
                     log.info("%s: adopted pid %d", pid, saved.handle.pid)
                     continue
             if spec is not None and not saved.wanted:
@@ -216,6 +229,13 @@ class Daemon:
                 task = asyncio.create_task(backend.stop(handle, signal.SIGTERM, STRAY_STOP))
                 self._stray_stops.add(task)
                 task.add_done_callback(self._stray_stops.discard)
+
+    def _restore_extras(self, pid: str, saved: Saved) -> None:
+        """Before the adoption that follows: the tracker hands the activity to it."""
+        if saved.health_reason is not None:
+            self.health.reasons[pid] = saved.health_reason
+        if saved.agent is not None:
+            self.agents.restore(pid, saved.agent)
 
     async def run(self) -> None:
         """Serve until `stopped` is set (a signal or the `shutdown` command)."""

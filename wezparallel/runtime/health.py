@@ -55,8 +55,17 @@ class ProbeSet:
     states: tuple[ProbeState, ...]
 
     @classmethod
-    def begin(cls, probes: tuple[HealthProbe, ...], started_at: float) -> ProbeSet:
-        return cls(tuple(ProbeState.begin(p, started_at) for p in probes))
+    def begin(cls, probes: tuple[HealthProbe, ...], started_at: float,
+              seed: Health = Health.UNKNOWN) -> ProbeSet:
+        """`seed`: the health an adopted instance had under the earlier daemon; its probes go
+        on from there (an unhealthy one stays so until a check passes) instead of from
+        unknown."""
+        states = [ProbeState.begin(p, started_at) for p in probes]
+        if seed != Health.UNKNOWN:
+            states = [replace(st, health=seed, started=True,
+                              failures=st.threshold if seed == Health.UNHEALTHY else 0)
+                      for st in states]
+        return cls(tuple(states))
 
     def due(self, now: float) -> tuple[int, ...]:
         return tuple(i for i, st in enumerate(self.states) if st.due(now))
@@ -82,6 +91,7 @@ class _Instance:
     cwd: str
     started_at: float  # monotonic
     log_offset: int = 0
+    seed: Health = Health.UNKNOWN  # the health an adopted instance had
 
 
 class HealthRunner:
@@ -111,7 +121,9 @@ class HealthRunner:
             return
         cwd = launch.spec.cwd if launch is not None else spec.cwd
         offset = _size(self._sup.log_path(spec.id))
-        inst = _Instance(spec, handle, cwd, self._clock.monotonic(), offset)
+        st = self._sup.statuses.get(spec.id)
+        seed = Health(st.health) if launch is None and st is not None else Health.UNKNOWN
+        inst = _Instance(spec, handle, cwd, self._clock.monotonic(), offset, seed)
         self.tasks.start(spec.id, self._watch(inst), f"health {spec.id}")
 
     def process_down(self, pid: str, exit: ExitInfo) -> None:
@@ -124,7 +136,7 @@ class HealthRunner:
     # --- one instance -------------------------------------------------------------------------
 
     async def _watch(self, inst: _Instance) -> None:
-        probes = ProbeSet.begin(inst.spec.health, inst.started_at)
+        probes = ProbeSet.begin(inst.spec.health, inst.started_at, inst.seed)
         while self._registered(inst):
             for index in probes.due(self._clock.monotonic()):
                 probes = await self._check_one(inst, probes, index)

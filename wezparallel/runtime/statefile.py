@@ -90,8 +90,10 @@ class Journal:
         line = json.dumps(record, separators=(",", ":"), sort_keys=True).encode() + b"\n"
         if self._fd is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC,
+            self._fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC,
                                0o600)
+            if not _ends_a_line(self._fd):  # a torn last line must not swallow our first
+                line = b"\n" + line
         os.write(self._fd, line)
 
     def clear(self) -> None:
@@ -122,3 +124,8 @@ class Journal:
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
+
+
+def _ends_a_line(fd: int) -> bool:
+    size = os.fstat(fd).st_size
+    return size == 0 or os.pread(fd, 1, size - 1) == b"\n"

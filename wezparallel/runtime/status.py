@@ -62,11 +62,17 @@ def _cost(daemon: Daemon, st: ProcessStatus) -> dict[str, Any]:
 
 
 def agent_fields(daemon: Daemon, pid: str) -> dict[str, Any]:
-    """An agent's activity (None for processes whose hooks do not report to us) and the
-    reason of the last failed health check."""
+    """An agent's activity (None for processes whose hooks do not report to us) and why (a
+    permission prompt's message, a failed turn's error), what keeps it from working (not
+    logged in, no network) until a turn succeeds, its session id (for `claude --resume`),
+    and the reason of the last failed health check."""
     act = daemon.agents.get(pid)
+    problem = daemon.agents.problems.get(pid)
     return {"activity": act.current.value if act else None,
             "activity_since": act.since if act else None,
+            "activity_reason": act.reason if act else None,
+            "agent_problem": problem.describe(pid) if problem else None,
+            "session_id": daemon.agents.sessions.get(pid) or daemon.launcher.session_id(pid),
             "health_reason": daemon.health.reason(pid)}
 
 

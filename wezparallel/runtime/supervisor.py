@@ -109,11 +109,30 @@ class Supervisor:
 
     def set_health(self, pid: str, health: str, instance_pid: int) -> None:
         """A probe's verdict on the instance `instance_pid`; a late one about an instance
-        already replaced is dropped. Wakes the loop: dependents may wait for `healthy`."""
+        already replaced is dropped. Wakes the loop: dependents may wait for `healthy`, and
+        the health is saved with the runtime state."""
         st = self.statuses.get(pid)
         if st is not None and st.pid == instance_pid and st.health != health:
             self.statuses[pid] = replace(st, health=health)
-            self.wake()
+            self.save_soon()  # kept across a daemon restart too
+
+    def give_up(self, pid: str, reason: str) -> None:
+        """Stop restarting `pid`, which ended for a reason restarts cannot fix (see
+        `lifecycle.give_up`); logged at ERROR like every FATAL."""
+        st = self.statuses.get(pid)
+        if st is None:
+            return
+        new = lc.give_up(st, reason, self.clock.monotonic())
+        if new != st:
+            log.error("%s: %s -> FATAL: %s", pid, st.state, reason)
+            self.statuses[pid] = new
+            self.save_soon()
+
+    def save_soon(self) -> None:
+        """Something saved with the runtime state changed outside a reconcile (an agent's
+        activity): the loop saves it on its next pass, which this starts."""
+        self._dirty = True
+        self.wake()
 
     def wake(self) -> None:
         self._wake.set()
@@ -257,17 +276,19 @@ class Supervisor:
             self.persistence.save(self.statuses, self.handles, intents)
 
     def adopt(self, backend: Backend, handle: Handle, *, wanted: bool, restarts: int,
-              spec_matches: bool) -> bool:
-        """Take back a process an earlier daemon started; it counts as RUNNING from now.
-        When its config changed meanwhile, it is restarted by the next plan."""
+              spec_matches: bool, started_wall: float | None = None,
+              since_wall: float | None = None, health: str = "unknown") -> bool:
+        """Take back a process an earlier daemon started, RUNNING since when that daemon saw
+        it start (`started_wall`, `since_wall`: wall-clock times; from now without them), with
+        the health it had. When its config changed meanwhile, it is restarted by the next plan."""
         if not backend.adopt(handle):
             return False
-        now = self.clock.monotonic()
         spec = self.desired.get(handle.id)
         st = ProcessStatus(id=handle.id, state=State.RUNNING, wanted=wanted, spec=spec,
-                           pid=handle.pid, started_at=now, since=now, restarts=restarts,
+                           pid=handle.pid, started_at=self._monotonic(started_wall),
+                           since=self._monotonic(since_wall), restarts=restarts,
                            restart_requested=spec is not None and not spec_matches,
-                           backend=handle.backend, pane=handle.pane)
+                           backend=handle.backend, pane=handle.pane, health=health)
         self.statuses[handle.id] = st
         self.handles[handle.id] = handle
         self._backends[handle.id] = backend
@@ -275,6 +296,13 @@ class Supervisor:
             self._tell_up(spec, handle, None)
         self._dirty = True
         return True
+
+    def _monotonic(self, wall: float | None) -> float:
+        """A saved wall-clock time on our monotonic clock; now for none, or one to come."""
+        now = self.clock.monotonic()
+        if wall is None:
+            return now
+        return now - max(0.0, self.clock.wall() - wall)
 
     def _all_down(self) -> bool:
         return not any(s.state in lc.UP_STATES | {State.STOPPING}

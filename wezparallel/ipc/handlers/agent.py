@@ -28,9 +28,10 @@ DEFAULT_WAIT = 300.0  # seconds
 
 def handlers(d: Daemon) -> dict[str, Callable[[dict[str, Any]], Awaitable[Any]]]:
     async def agent_event(params: dict[str, Any]) -> Any:
-        session = params.get("session_id")
+        session, hook = params.get("session_id"), params.get("hook")
         d.agents.on_event(p.string(params, "id"), p.string(params, "event"),
-                          session if isinstance(session, str) else None)
+                          session if isinstance(session, str) else None,
+                          hook if isinstance(hook, dict) else None)
         return {}
 
     async def wait(params: dict[str, Any]) -> Any:
@@ -60,11 +61,14 @@ async def _wait(d: Daemon, params: dict[str, Any]) -> dict[str, Any]:
     if until not in WAIT_TARGETS:
         raise RemoteError("invalid_params", f"'until' must be one of {', '.join(WAIT_TARGETS)}")
     timeout = p.number(params, "timeout", DEFAULT_WAIT)
-    targets = {AgentActivity(until)}
+    # A failed turn ends the wait for its end (idle) or for a question (waiting) at once; one
+    # waiting for the next turn to begin (busy) goes on waiting.
+    targets = {AgentActivity(until)} | ({AgentActivity.ERROR} if until != "busy" else set())
     if params.get("any"):
         reached = await _first_to_reach(d, pids, targets, timeout)
     else:
         reached = pids if await _all_reach(d, pids, targets, timeout) else []
+    _fail_on_failed_turns(d, reached, until)
     if not reached:
         late = [(pid, _current(d, pid)) for pid in pids if _current(d, pid) != until]
         if len(late) == 1 and len(pids) == 1:
@@ -77,6 +81,15 @@ async def _wait(d: Daemon, params: dict[str, Any]) -> dict[str, Any]:
     agents = [{"id": pid, "activity": _current(d, pid), "activity_since": _since(d, pid)}
               for pid in reached]
     return {**agents[0], "agents": agents}
+
+
+def _fail_on_failed_turns(d: Daemon, pids: list[str], until: str) -> None:
+    failed = [(pid, act) for pid in pids if (act := d.agents.get(pid)) is not None
+              and act.current.value == "error"]
+    if failed:
+        raise RemoteError("failed", "; ".join(
+            f"{pid}: its turn failed ({act.reason or 'no reason'}), so it will not become "
+            f"{until}" for pid, act in failed))
 
 
 def _agents(d: Daemon, pattern: str) -> list[str]:
