@@ -1,11 +1,14 @@
-"""Issue 16.2: SIGKILL the daemon at random points of start, reload and shutdown (subprocess
-backend); afterwards every process runs exactly once, and `shutdown` leaves none behind."""
+"""Issue 16.2: SIGKILL the daemon at random points of start, reload, shutdown and stop
+(subprocess backend); afterwards every process runs exactly once (or stays stopped, after a
+stop), and `shutdown` leaves none behind."""
 
 from __future__ import annotations
 
 import random
 import signal
 import subprocess
+
+import pytest
 
 from tests.fault.chaos import (
     Fleet,
@@ -28,9 +31,9 @@ def shutdown_and_count_orphans(d: DaemonProcess, fleet: Fleet) -> None:
     assert census(fleet.mark) == {}, "orphans after shutdown"
 
 
-def kill_mid_shutdown(d: DaemonProcess, fleet: Fleet, stopped: int) -> None:
-    """Ask for a shutdown and SIGKILL the daemon once `stopped` processes are gone."""
-    with subprocess.Popen([script("wezparctl"), "--socket", str(d.socket), "shutdown"],
+def kill_mid(verb: list[str], d: DaemonProcess, fleet: Fleet, stopped: int) -> None:
+    """Ask for a shutdown or stop and SIGKILL the daemon once `stopped` processes are gone."""
+    with subprocess.Popen([script("wezparctl"), "--socket", str(d.socket), *verb],
                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as ctl:
         retry_until(lambda: live_count(fleet.mark) <= SIZE - stopped, 60, 0.002,
                     f"{stopped} processes stopped")
@@ -38,6 +41,7 @@ def kill_mid_shutdown(d: DaemonProcess, fleet: Fleet, stopped: int) -> None:
         ctl.wait(30)  # it loses its daemon mid-call
 
 
+@pytest.mark.timeout(60 + 25 * trials(3))  # `make chaos` raises the number of trials
 def test_a_daemon_killed_mid_start_reload_or_shutdown_loses_and_duplicates_nothing(
         daemon_factory) -> None:
     seed = random.randrange(1 << 30)
@@ -59,8 +63,16 @@ def test_a_daemon_killed_mid_start_reload_or_shutdown_loses_and_duplicates_nothi
         kill_when(d, fleet, pick(rng, SIZE))
         restart_and_settle(d, fleet)
     for _ in range(kills):  # killed in the middle of a shutdown: the next daemon goes on
-        kill_mid_shutdown(d, fleet, pick(rng, SIZE))
+        kill_mid(["shutdown"], d, fleet, pick(rng, SIZE))
         restart_and_settle(d, fleet)
+    for _ in range(kills):  # killed while stopping them all: the user's stop holds
+        kill_mid(["stop", "fault"], d, fleet, pick(rng, SIZE))
+        d.start()
+        retry_until(lambda: not census(fleet.mark) and all(
+            p["state"] == "STOPPED" for p in d.status()["processes"]), 60, 0.1,
+            "every process stopped, none restarted")
+        assert d.ctl("start", "fault").returncode == 0
+        retry_until(lambda: fleet.settled(d), 60, 0.1, "the fleet started again")
     shutdown_and_count_orphans(d, fleet)
-    print(f"\ndaemon kills (seed {seed}): {kills} mid-start, {kills} mid-reload, {kills} "
-          f"mid-shutdown, {SIZE} processes each; lost 0, duplicated 0, orphaned 0")
+    print(f"\ndaemon kills (seed {seed}): {kills} each mid-start, mid-reload, mid-shutdown "
+          f"and mid-stop, {SIZE} processes each; lost 0, duplicated 0, orphaned 0")

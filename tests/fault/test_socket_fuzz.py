@@ -130,6 +130,7 @@ def check_reply(line: bytes) -> None:
         assert reply["error"]["code"] != "internal", line[:300]
 
 
+@pytest.mark.timeout(60 + trials(60) // 5)  # `make chaos` raises the number of examples
 @settings(max_examples=trials(60), deadline=None, database=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                  HealthCheck.function_scoped_fixture])
