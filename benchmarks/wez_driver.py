@@ -71,6 +71,10 @@ class WezparallelSession:
         except WezparallelError:
             return None
 
+    def look(self) -> None:
+        with Client(self.socket) as client:
+            client.call("metrics_snapshot", {})
+
     def state_of(self, name: str) -> Observed | None:
         if self._poller is None:
             self._poller = Client(self.socket)

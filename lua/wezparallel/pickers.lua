@@ -26,7 +26,7 @@ end
 local function processes(ctx, window)
   local result = ctx.client:status()
   if not result.up then
-    notify(ctx.wezterm, window, 'the daemon is not running (' .. result.reason .. ')')
+    notify(ctx.wezterm, window, 'wezparallel is down: ' .. result.reason)
     return nil
   end
   return result.data.processes

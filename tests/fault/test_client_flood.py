@@ -8,6 +8,7 @@ import os
 import resource
 import signal
 import socket
+import time
 
 from tests.fault.chaos import census
 from tests.support import DaemonProcess, retry_until
@@ -24,14 +25,18 @@ def low_limit() -> None:
 
 
 def flood(path: str) -> list[socket.socket]:
-    clients = []
-    for _ in range(CLIENTS):
+    """CLIENTS connections; a connect that finds the listen backlog full is tried again."""
+    clients: list[socket.socket] = []
+    for _ in range(CLIENTS * 20):
+        if len(clients) == CLIENTS:
+            break
         c = socket.socket(socket.AF_UNIX)
         c.settimeout(5)
         try:
             c.connect(path)
         except OSError:
             c.close()
+            time.sleep(0.005)
             continue
         clients.append(c)
     return clients

@@ -50,6 +50,10 @@ ENV = {"SET": "value", "EMPTY": ""}
     ("${SET}", "value"), ("$SET/x", "value/x"), ("${UNSET}", ""), ("${UNSET:-d}", "d"),
     ("${EMPTY:-d}", "d"), ("${EMPTY-d}", ""), ("${UNSET-d}", "d"), ("$$SET", "$SET"),
     ("a $ b", "a $ b"), ("${SET:?never}", "value"), ("x${SET}y${UNSET:-z}", "xvalueyz"),
+    # nesting, as Compose does: a default (or message) may itself hold variables
+    ("${UNSET:-${SET}}", "value"), ("${UNSET:-a${SET}b}/c", "avalueb/c"),
+    ("${UNSET:-${ALSO_UNSET:-deep}}", "deep"), ("${SET:-${UNSET:?not evaluated}}", "value"),
+    ("${UNSET:-$$}", "$"), ("${UNSET:-$SET}", "value"), ("${SET:-x}}", "value}"),
 ])
 def test_interpolation(text, out):
     assert interpolate(text, ENV) == out
@@ -60,6 +64,9 @@ def test_interpolation(text, out):
     ("${EMPTY:?}", "${EMPTY} is required but not set"),
     ("${broken", "invalid interpolation"),
     ("${1X}", "invalid interpolation"),
+    ("${UNSET:-${SET}", "invalid interpolation"),  # the outer one is never closed
+    ("${UNSET:?need ${SET}}", "need value"),
+    ("${UNSET:-" * 40 + "x" + "}" * 40, "nested more than 16 deep"),
 ])
 def test_interpolation_errors(text, message):
     with pytest.raises(InterpolationError, match=message.replace("$", r"\$").replace("{", r"\{")

@@ -20,6 +20,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from wezparallel.paths import ensure_private_dir
+
 HOOK_EVENTS = (
     "SessionStart", "UserPromptSubmit", "PreToolUse", "Notification", "Stop", "StopFailure",
     "SessionEnd",
@@ -65,7 +67,7 @@ def settings_path(state_dir: str | os.PathLike[str], workspace: str, name: str) 
 def write_settings(path: str | os.PathLike[str], settings: dict[str, Any]) -> Path:
     """Write atomically (a half-written file would be silently ignored by `claude -p`)."""
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    ensure_private_dir(target.parent)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     tmp.write_text(json.dumps(settings, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     os.chmod(tmp, 0o600)

@@ -26,6 +26,7 @@ from pathlib import Path
 
 from wezparallel.backends import layouts
 from wezparallel.backends.base import ExitCallback, Handle
+from wezparallel.backends.logfile import create_log
 from wezparallel.backends.paste import bracketed
 from wezparallel.backends.tmux_cmd import SEP, TmuxServer, is_no_server
 from wezparallel.backends.wrapper import (
@@ -120,7 +121,7 @@ class TmuxBackend:
         if old is not None:
             pane, pid = old, self._respawn(old, spec.cwd, command)
         else:
-            log_path.parent.mkdir(parents=True, exist_ok=True)
+            create_log(log_path)
             pane, pid = self._create(spec, command, rows, log_path)
         self._pane_of[spec.id] = pane
         handle = Handle(id=spec.id, pid=pid, backend=self.name, create_time=create_time(pid),

@@ -6,6 +6,7 @@ from typing import Any
 
 import click
 
+from wezparallel.cli import complete
 from wezparallel.cli.options import DURATION
 from wezparallel.cli.remote import call, print_json
 
@@ -13,7 +14,7 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON."
 
 
 @click.command()
-@click.argument("process_id", metavar="ID")
+@click.argument("process_id", metavar="ID", shell_complete=complete.targets)
 @click.option("--until", "until", type=click.Choice(["idle", "waiting", "busy"]),
               required=True, help="The activity to wait for.")
 @click.option("--any", "any_", is_flag=True,
@@ -48,7 +49,7 @@ def list_(ctx: click.Context, as_json: bool) -> None:
 
 
 @worktree.command()
-@click.argument("process_id")
+@click.argument("process_id", shell_complete=complete.process_ids)
 @click.option("--force", is_flag=True, help="Also when it has uncommitted changes (lost).")
 @click.pass_context
 def remove(ctx: click.Context, process_id: str, force: bool) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from wezparallel.cli import complete
 from wezparallel.cli.remote import EXIT_FAILED, call, print_json
 from wezparallel.spec.model import Layout
 
@@ -79,7 +80,7 @@ def _report_send(result: dict[str, Any], as_json: bool) -> None:
 
 
 @click.command()
-@click.argument("process_id")
+@click.argument("process_id", shell_complete=complete.process_ids)
 @click.option("-n", "--lines", type=click.IntRange(min=0), default=50, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
@@ -93,7 +94,7 @@ def capture(ctx: click.Context, process_id: str, lines: int, as_json: bool) -> N
 
 
 @click.command()
-@click.argument("process_id")
+@click.argument("process_id", shell_complete=complete.process_ids)
 @click.option("--print", "print_only", is_flag=True,
               help="Print the command that would show the pane instead of running it.")
 @click.pass_context
@@ -137,7 +138,7 @@ def _switch_workspace(ctx: click.Context, result: dict[str, Any],
 
 
 @click.command()
-@click.argument("workspace")
+@click.argument("workspace", shell_complete=complete.workspaces)
 @click.argument("name", type=click.Choice([v.value for v in Layout]))
 @click.pass_context
 def layout(ctx: click.Context, workspace: str, name: str) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from wezparallel.cli import complete
 from wezparallel.cli import format as fmt
 from wezparallel.cli.options import DURATION
 from wezparallel.cli.remote import call, print_json
@@ -15,7 +16,7 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON."
 
 
 @click.command()
-@click.argument("patterns", nargs=-1)
+@click.argument("patterns", nargs=-1, shell_complete=complete.targets)
 @json_option
 @click.pass_context
 def status(ctx: click.Context, patterns: tuple[str, ...], as_json: bool) -> None:
@@ -32,7 +33,7 @@ def status(ctx: click.Context, patterns: tuple[str, ...], as_json: bool) -> None
 def _change_command(verb: str) -> click.Command:
     @click.command(name=verb, help=f"{verb.capitalize()} processes (ws:name, ws:*, ws or all) "
                    "and wait for the outcome.")
-    @click.argument("ids", nargs=-1, required=True)
+    @click.argument("ids", nargs=-1, required=True, shell_complete=complete.targets)
     @click.option("--timeout", type=DURATION, default="30s", show_default=True,
                   help="How long to wait for the outcome (10s, 2m, or seconds).")
     @click.option("--no-wait", is_flag=True, help="Return at once.")

@@ -12,7 +12,7 @@ import hashlib
 import logging
 import os
 import signal
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,7 +22,7 @@ from wezparallel.backends.select import resolve_auto
 from wezparallel.clock import Clock, SystemClock
 from wezparallel.errors import WezparallelError
 from wezparallel.metrics.settings import MetricsSettings
-from wezparallel.paths import Paths, ensure_private_dir
+from wezparallel.paths import Paths, ensure_socket_dir
 from wezparallel.plan import lifecycle as lc
 from wezparallel.plan.actions import describe
 from wezparallel.plan.lifecycle import ExitInfo
@@ -74,7 +74,7 @@ def tmux_socket(state_dir: Path) -> Path:
         return path
     digest = hashlib.sha256(os.fsencode(state_dir.absolute())).hexdigest()[:12]
     private = Path(f"/tmp/wezparallel-{os.getuid()}")
-    ensure_private_dir(private)
+    ensure_socket_dir(private / f"tmux-{digest}.sock")
     return private / f"tmux-{digest}.sock"
 
 
@@ -119,6 +119,7 @@ class Daemon:
         self.supervisor.observers += [self.launcher, self.agents, self.health, self.screen,
                                       self.exits]
         self.persistence.extras = self._saved_extras
+        self.supervisor.update_listeners.append(self.health.process_updated)
         self.stopped = asyncio.Event()
         self.leave_running = False
         self.failed = False  # a task of the daemon died: exit with an error
@@ -162,7 +163,12 @@ class Daemon:
         return snapshot, preview
 
     def reload_quietly(self) -> None:
-        """For the file watcher: the plan goes to the log, nobody waits for it."""
+        """For the file watcher: the plan goes to the log, nobody waits for it. A save that
+        lands during a shutdown is dropped: it would start again what the shutdown stops,
+        and those processes would outlive the daemon."""
+        if self.stopped.is_set():
+            log.info("reload skipped: shutting down")
+            return
         self.reload()
 
     def apply_config(self, snapshot: ConfigSnapshot) -> None:
@@ -245,6 +251,13 @@ class Daemon:
         tasks = [loop_task, asyncio.create_task(rotator.run(), name="log-rotation")]
         if self.metrics is not None:
             tasks.append(asyncio.create_task(self.metrics.run(), name="metrics"))
+        # TEMP wiring of the status file (the integrator wires it on the events bus)
+        from wezparallel.runtime.status import status_object
+        from wezparallel.runtime.statusfile import StatusFile
+
+        status_file = StatusFile(self.paths.status_file, lambda: status_object(self), self.clock)
+        tasks += [asyncio.create_task(status_file.run(), name="status-file"),
+                  asyncio.create_task(self._on_reconcile(status_file.changed), name="status-on")]
         try:
             await self._until_stopped_or_broken(tasks)
             await self.health.close()  # no probe may restart what the shutdown stops
@@ -256,12 +269,21 @@ class Daemon:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, *self._stray_stops, return_exceptions=True)
+            status_file.close()  # after the tasks: nothing may schedule an up: true write
             await self.registry.close(leave_running=self.leave_running)
             self.persistence.close()
             if self.metrics is not None:
                 self.metrics.close()
             if self._log_watch is not None:
                 self._log_watch.close()
+
+    async def _on_reconcile(self, callback: Callable[[], None]) -> None:
+        """TEMP wiring: calls `callback` after every reconcile."""
+        changed = self.supervisor._changed
+        while True:
+            async with changed:
+                await changed.wait()
+            callback()
 
     def log_watch(self) -> LogWatch:
         """The inotify watch behind `logs -f`, started by the first follower."""

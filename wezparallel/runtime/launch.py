@@ -36,6 +36,7 @@ from pathlib import Path
 
 from wezparallel.backends.base import Handle
 from wezparallel.errors import BackendError, PermanentError, SpawnError
+from wezparallel.paths import ensure_private_dir
 from wezparallel.plan.lifecycle import ExitInfo
 from wezparallel.spec.model import ProcessSpec
 
@@ -76,7 +77,7 @@ class Conversation:
             return None
 
     def save(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        ensure_private_dir(path.parent)
         tmp = path.with_name(f".{path.name}.tmp")
         tmp.write_text(json.dumps({"cwd": self.cwd, "session_id": self.session_id,
                                    "confirmed": self.confirmed}) + "\n", encoding="utf-8")

@@ -14,6 +14,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from wezparallel.paths import ensure_private_dir
+
 log = logging.getLogger(__name__)
 
 VERSION = 1
@@ -45,6 +47,7 @@ class StateFile:
             return {}
 
     def save(self, processes: dict[str, dict[str, Any]]) -> None:
+        ensure_private_dir(self.path.parent)
         payload = json.dumps({"version": VERSION, "processes": processes},
                              separators=(",", ":"), sort_keys=True).encode()
         write_atomically(self.path, payload)
@@ -53,7 +56,7 @@ class StateFile:
 def write_atomically(path: Path, payload: bytes) -> None:
     """Replace `path` with `payload`: the old content or the new, never a mix, also after a
     crash of the machine (fsync of the file, then of the directory that names it)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    ensure_private_dir(path.parent)
     fd, tmp = tempfile.mkstemp(prefix=".state-", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
@@ -89,7 +92,7 @@ class Journal:
     def append(self, record: dict[str, Any]) -> None:
         line = json.dumps(record, separators=(",", ":"), sort_keys=True).encode() + b"\n"
         if self._fd is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            ensure_private_dir(self.path.parent)
             self._fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC,
                                0o600)
             if not _ends_a_line(self._fd):  # a torn last line must not swallow our first

@@ -67,6 +67,8 @@ class Supervisor:
         self.launcher = launcher or Launcher(state_dir)
         self.mark = markers.daemon_mark(state_dir)
         self.observers: list[Observer] = []
+        # told when a reload changes how a running instance is supervised (same pid)
+        self.update_listeners: list[Callable[[ProcessSpec, Handle], None]] = []
         self.desired: dict[str, ProcessSpec] = {}
         self.statuses: dict[str, ProcessStatus] = {}
         self.handles: dict[str, Handle] = {}
@@ -201,6 +203,7 @@ class Supervisor:
             case Update(spec=spec):
                 if st is not None:
                     self.statuses[action.id] = replace(st, spec=spec)
+                    self._tell_updated(spec, st)
             case Promote():
                 if st is not None and st.state == State.STARTING:
                     self.statuses[action.id] = lc.promote(st, now)
@@ -248,6 +251,12 @@ class Supervisor:
     def _tell_up(self, spec: ProcessSpec, handle: Handle, launch: Launch | None) -> None:
         for observer in self.observers:
             observer.process_up(spec, handle, launch)
+
+    def _tell_updated(self, spec: ProcessSpec, st: ProcessStatus) -> None:
+        handle = self.handles.get(spec.id)
+        if handle is not None and st.state in lc.UP_STATES:
+            for listener in self.update_listeners:
+                listener(spec, handle)
 
     def _stop(self, pid: str, st: ProcessStatus) -> None:
         self.statuses[pid] = lc.begin_stop(st, self.clock.monotonic())
