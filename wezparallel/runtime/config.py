@@ -33,17 +33,18 @@ class ConfigSnapshot:
 
 
 def load(conf_dir: Path, environ: Mapping[str, str], previous: ConfigSnapshot,
-         wall_now: float, kept: LastGood | None = None) -> ConfigSnapshot:
+         wall_now: float, probe_kinds: frozenset[str] = frozenset(),
+         kept: LastGood | None = None) -> ConfigSnapshot:
     """Read the conf dir and keep each broken file's last good version: the one in force,
     or for a daemon that just started, the one `kept` on disk by an earlier daemon."""
     from wezparallel.spec.loader import load_conf_dir  # jsonschema only in the daemon
 
-    result = load_conf_dir(conf_dir, environ)
+    result = load_conf_dir(conf_dir, environ, probe_kinds)
     workspaces = dict(result.workspaces)
     for path in result.invalid_files:
         if path in workspaces or not _still_exists(path):
             continue
-        good = previous.workspaces.get(path) or _recall(kept, path, environ)
+        good = previous.workspaces.get(path) or _recall(kept, path, environ, probe_kinds)
         if good is not None:
             workspaces[path] = good
     _drop_duplicate_names(workspaces, previous)
@@ -55,14 +56,14 @@ def load(conf_dir: Path, environ: Mapping[str, str], previous: ConfigSnapshot,
     return ConfigSnapshot(workspaces, result.problems, wall_now, result.env_files)
 
 
-def _recall(kept: LastGood | None, path: str,
-            environ: Mapping[str, str]) -> WorkspaceSpec | None:
+def _recall(kept: LastGood | None, path: str, environ: Mapping[str, str],
+            probe_kinds: frozenset[str]) -> WorkspaceSpec | None:
     from wezparallel.spec.loader import load_saved
 
     saved = kept.recall(path) if kept is not None else None
     if saved is None:
         return None
-    workspace = load_saved({path: saved}, environ).workspaces.get(path)
+    workspace = load_saved({path: saved}, environ, probe_kinds).workspaces.get(path)
     if workspace is not None:
         log.warning("%s is broken: running its last good version, kept by an earlier daemon",
                     path)

@@ -68,19 +68,22 @@ class _Unit:
     raw: dict[str, bytes] = field(default_factory=dict)  # by file name: what was read
 
 
-def load_conf_dir(conf_dir: Path, environ: Mapping[str, str]) -> LoadResult:
-    """Every `*.yaml`/`*.yml` file of `conf_dir` (not hidden), overlays applied."""
-    return load_paths([conf_dir], environ)
+def load_conf_dir(conf_dir: Path, environ: Mapping[str, str],
+                  probe_kinds: frozenset[str] = frozenset()) -> LoadResult:
+    """Every `*.yaml`/`*.yml` file of `conf_dir` (not hidden), overlays applied.
+    `probe_kinds`: health probe kinds that plugins provide, valid besides the built-in ones."""
+    return load_paths([conf_dir], environ, probe_kinds)
 
 
-def load_paths(paths: Sequence[Path], environ: Mapping[str, str]) -> LoadResult:
+def load_paths(paths: Sequence[Path], environ: Mapping[str, str],
+               probe_kinds: frozenset[str] = frozenset()) -> LoadResult:
     """Files and/or directories; problems of all files are collected in one pass."""
     stray: list[Problem] = []
-    return _load_units(_units(paths, stray), environ, stray)
+    return _load_units(_units(paths, stray), environ, stray, probe_kinds)
 
 
-def load_saved(saved: Mapping[str, Mapping[str, bytes]],
-               environ: Mapping[str, str]) -> LoadResult:
+def load_saved(saved: Mapping[str, Mapping[str, bytes]], environ: Mapping[str, str],
+               probe_kinds: frozenset[str] = frozenset()) -> LoadResult:
     """Files from bytes kept earlier (`LoadResult.sources`), named and resolved as the files
     they were read from: a broken file's last good version, for a daemon that restarted
     while it is broken. Rules between files were checked when the bytes were good."""
@@ -89,14 +92,14 @@ def load_saved(saved: Mapping[str, Mapping[str, bytes]],
         overlay = next((name for name in texts if name != file), None)
         units.append(_Unit(file, Path(file), (overlay, Path(overlay)) if overlay else None,
                            raw=dict(texts)))
-    return _load_units(units, environ, [], cross_file=False)
+    return _load_units(units, environ, [], probe_kinds, cross_file=False)
 
 
-def _load_units(units: list[_Unit], environ: Mapping[str, str], stray: list[Problem], *,
-                cross_file: bool = True) -> LoadResult:
+def _load_units(units: list[_Unit], environ: Mapping[str, str], stray: list[Problem],
+                probe_kinds: frozenset[str], *, cross_file: bool = True) -> LoadResult:
     for unit in units:
         try:
-            _load_unit(unit, environ)
+            _load_unit(unit, environ, probe_kinds)
         except ConfigError as exc:
             unit.problems.extend(exc.problems)
         except Exception as exc:  # a bug must not take the daemon down with one bad file
@@ -182,7 +185,7 @@ def _overlay_on_disk(unit: _Unit) -> tuple[str, Path] | None:
     return None
 
 
-def _load_unit(unit: _Unit, environ: Mapping[str, str]) -> None:
+def _load_unit(unit: _Unit, environ: Mapping[str, str], probe_kinds: frozenset[str]) -> None:
     doc = _read(unit)
     if doc is None:
         return
@@ -190,7 +193,7 @@ def _load_unit(unit: _Unit, environ: Mapping[str, str]) -> None:
     if isinstance(name, str):
         unit.name, unit.name_ref = name, doc.where(("workspace",))
     unit.graph = depgraph.graph_of(doc)
-    problems, blamed = schema.check_blamed(doc)
+    problems, blamed = schema.check_blamed(doc, probe_kinds)
     unit.problems.extend(problems)
     skip = _processes_to_skip(blamed)
     if skip is None:
