@@ -113,7 +113,7 @@ def test_normal_exit_code_is_reported_and_the_dead_pane_stays(box: Box) -> None:
     handle, info = run(scenario)
     assert (info.code, info.signal, info.known) == (3, None, True)
     assert pane_state(box, handle.pane or "")[0] == "1"
-    assert "bye" in backend.capture(handle, 20)
+    assert "bye" in run(lambda: backend.capture(handle, 20))
     assert "bye" in box.log("x").read_text()  # pipe-pane copied the output
 
 
@@ -150,7 +150,7 @@ async def wait_child(backend: TmuxBackend, handle: Handle) -> int:
 
 async def wait_text(backend: TmuxBackend, handle: Handle, text: str) -> str:
     for _ in range(1000):
-        screen = backend.capture(handle, 50)
+        screen = await backend.capture(handle, 50)
         if text in screen:
             return screen
         await asyncio.sleep(0.01)
@@ -186,13 +186,13 @@ def test_send_text_then_capture_round_trip(box: Box) -> None:
         h = await backend.spawn(box.spec("echo", "sh", "-c", LOOP), ("sh", "-c", LOOP),
                                 box.log("echo"))
         await wait_child(backend, h)
-        backend.send_text(h, "hello pane")
+        await backend.send_text(h, "hello pane")
         for _ in range(500):
-            text = backend.capture(h, 10)
+            text = await backend.capture(h, 10)
             if "got: hello pane" in text:
                 return text
             await asyncio.sleep(0.01)
-        return backend.capture(h, 10)
+        return await backend.capture(h, 10)
 
     assert "got: hello pane" in run(scenario)
 
@@ -204,15 +204,15 @@ def test_send_without_enter_types_but_does_not_submit(box: Box) -> None:
         h = await backend.spawn(box.spec("echo", "sh", "-c", LOOP), ("sh", "-c", LOOP),
                                 box.log("echo"))
         await wait_child(backend, h)
-        backend.send_text(h, "half", enter=False)
+        await backend.send_text(h, "half", enter=False)
         await asyncio.sleep(0.3)
-        before = backend.capture(h, 10)
-        backend.send_text(h, " done")
+        before = await backend.capture(h, 10)
+        await backend.send_text(h, " done")
         for _ in range(500):
-            if "got: half done" in backend.capture(h, 10):
+            if "got: half done" in await backend.capture(h, 10):
                 break
             await asyncio.sleep(0.01)
-        return before, backend.capture(h, 10)
+        return before, await backend.capture(h, 10)
 
     before, after = run(scenario)
     assert "half" in before and "got:" not in before
@@ -226,10 +226,10 @@ def test_broadcast_reaches_every_pane_of_the_workspace(box: Box) -> None:
         hs = await spawn_n(backend, box, 3, Layout.TILED, "sh", "-c", LOOP)
         for h in hs:
             await wait_child(backend, h)
-        backend.send_text_many(hs, "all hands")
+        await backend.send_text_many(hs, "all hands")
         texts: list[str] = []
         for _ in range(500):
-            texts = [backend.capture(h, 10) for h in hs]
+            texts = [await backend.capture(h, 10) for h in hs]
             if all("got: all hands" in t for t in texts):
                 break
             await asyncio.sleep(0.01)
@@ -292,7 +292,7 @@ def test_close_kills_its_own_server_only_when_nothing_runs(box: Box) -> None:
         assert again.adopt(h)
         await again.stop(h, signal.SIGTERM, 10)
         await again.close()
-        return still, again.server.alive()
+        return still, await again.server.alive()
 
     still, alive_after = run(scenario)
     assert still.split() == ["wezparallel-ws"]
@@ -315,14 +315,14 @@ def test_a_missing_program_or_directory_is_a_spawn_error_before_any_pane(box: Bo
 
     messages = run(scenario)
     assert "no-such-program-xyz" in messages[0] and "nope" in messages[1]
-    assert not backend.server.alive()
+    assert not run(backend.server.alive)
 
 
 def test_apply_layout_rearranges_a_running_workspace(box: Box) -> None:
     backend = make(box)
     run(lambda: spawn_n(backend, box, 4, Layout.COLUMNS))
     assert CHECKS[Layout.COLUMNS](geometry(box))
-    backend.apply_layout("ws", Layout.ROWS)
+    run(lambda: backend.apply_layout("ws", Layout.ROWS))
     assert CHECKS[Layout.ROWS](geometry(box))
 
 

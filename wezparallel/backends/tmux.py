@@ -12,29 +12,54 @@ wrapper that tees, would have to sit between the program and its terminal with a
 (losing the program's direct view of the terminal) to see anything; tmux already has the bytes.
 While the pane exists, `read_output` prefers `capture-pane`, which gives the rendered screen
 (full-screen programs such as Claude Code are unreadable as a raw byte log).
+
+Nothing a user wrote reaches tmux's parsers: the pane's command is the wrapper and a launch
+file (argv, env and cwd travel in the file, see `wrapper.write_launch`), `tmux_cmd` escapes what
+goes on the command line, and the one format that holds a path (`pipe-pane`'s command) is
+quoted for it. Every call is asynchronous with a timeout (`tmux_cmd`); placing a pane (list,
+then create or respawn) holds a lock, so starts that now run side by side cannot both create
+the workspace's session.
+
+The workspace window holds the panes of processes that run. A process stopped for good
+(stopped, FATAL, exited without restart) has its dead pane moved to the session's `stopped`
+window, where its last screen stays readable, and the window is laid out again; one removed
+from the config has its pane closed. In `main-*` layouts agents come first, so an agent holds
+the main pane, and a `pane: {size}` on the main pane sets its size.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
+import os
 import re
 import shlex
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+import psutil
+
 from wezparallel.backends import layouts
 from wezparallel.backends.base import ExitCallback, Handle
-from wezparallel.backends.tmux_cmd import SEP, TmuxServer, is_no_server
+from wezparallel.backends.tmux_cmd import (
+    SEP,
+    TIMEOUT,
+    TmuxServer,
+    format_literal,
+    is_no_server,
+)
 from wezparallel.backends.wrapper import (
     WrappedProcesses,
     check_startable,
     create_time,
-    pane_command,
     same_process,
     strip_blank_tail,
     tail_lines,
+    withdraw_launch,
+    wrapper_command,
+    write_launch,
 )
 from wezparallel.errors import BackendError, PermanentError
 from wezparallel.spec.model import Layout, ProcessSpec
@@ -43,11 +68,13 @@ log = logging.getLogger(__name__)
 
 SESSION_PREFIX = "wezparallel-"
 OWNER_OPTION = "@wezparallel_id"
+PARKED = "stopped"  # the window that keeps the dead panes of processes stopped for good
 WINDOW_SIZE = ("-x", "200", "-y", "50")  # a detached session's size until a client attaches
 _NEW_PANE = "#{pane_id} #{pane_pid}"
 _ROW = "\t".join(["#{pane_id}", "#{pane_pid}", "#{pane_dead}", "#{session_name}",
                   "#{window_id}", "#{pane_left}", "#{pane_top}", "#{pane_width}",
-                  "#{pane_height}", "#{" + OWNER_OPTION + "}"])
+                  "#{pane_height}", "#{" + OWNER_OPTION + "}", "#{window_name}",
+                  "#{pane_index}"])
 
 
 def session_name(workspace: str) -> str:
@@ -66,13 +93,19 @@ class PaneRow:
     window: str
     box: layouts.PaneBox
     owner: str  # the process id in @wezparallel_id, "" for panes not ours
+    window_name: str = ""
+    index: int = 0
 
     @classmethod
     def parse(cls, line: str) -> PaneRow:
         f = line.split("\t")
         return cls(pane=f[0], pid=int(f[1] or 0), dead=f[2] == "1", session=f[3], window=f[4],
                    box=layouts.PaneBox(f[0], int(f[5]), int(f[6]), int(f[7]), int(f[8])),
-                   owner=f[9])
+                   owner=f[9], window_name=f[10], index=int(f[11] or 0))
+
+    @property
+    def parked(self) -> bool:
+        return self.window_name == PARKED
 
 
 class TmuxBackend:
@@ -81,50 +114,47 @@ class TmuxBackend:
     name = "tmux"
 
     def __init__(self, on_exit: ExitCallback, *, socket_path: Path | None, state_dir: Path,
-                 program: str = "tmux") -> None:
+                 program: str = "tmux", timeout: float = TIMEOUT) -> None:
         """`socket_path` None drives the user's own tmux server instead of the daemon's."""
-        self.server = TmuxServer(socket_path, program)
+        self.server = TmuxServer(socket_path, program, timeout)
         self._procs = WrappedProcesses(on_exit, state_dir)
         self._pane_of: dict[str, str] = {}  # process id -> pane id
         self._last: dict[str, str] = {}  # workspace -> pane made most recently
         self._hinted: set[str] = set()  # workspaces with hand-sized panes
         self._layout: dict[str, Layout] = {}  # workspace -> layout set by `layout`
+        self._specs: dict[str, ProcessSpec] = {}  # process id -> spec of its latest start
+        self._placing = asyncio.Lock()
 
     # --- observing ---------------------------------------------------------------------------
 
-    def list_panes(self) -> list[PaneRow]:
+    async def list_panes(self) -> list[PaneRow]:
         try:
-            out = self.server.run("list-panes", "-a", "-F", _ROW)
+            out = await self.server.run("list-panes", "-a", "-F", _ROW)
         except BackendError as exc:
             if is_no_server(exc):
                 return []
             raise
         return [PaneRow.parse(line) for line in out.splitlines() if line]
 
-    def workspace_panes(self, workspace: str) -> list[PaneRow]:
+    async def workspace_panes(self, workspace: str) -> list[PaneRow]:
         name = session_name(workspace)
-        return [r for r in self.list_panes() if r.session == name]
-
-    def _pane_row(self, pane: str | None) -> PaneRow | None:
-        return next((r for r in self.list_panes() if r.pane == pane), None) if pane else None
+        return [r for r in await self.list_panes() if r.session == name]
 
     # --- Backend protocol --------------------------------------------------------------------
 
     async def spawn(self, spec: ProcessSpec, argv: tuple[str, ...], log_path: Path) -> Handle:
         check_startable(spec.id, spec.cwd, argv, spec.env)
         status = self._procs.prepare(spec.id)
-        command = pane_command(status, argv, spec.env)
-        rows = self.list_panes()
-        old = self._find_pane(spec.id, rows)
-        if old is not None:
-            pane, pid = old, self._respawn(old, spec.cwd, command)
-        else:
-            log_path.parent.mkdir(parents=True, exist_ok=True)
-            pane, pid = self._create(spec, command, rows, log_path)
-        self._pane_of[spec.id] = pane
-        handle = Handle(id=spec.id, pid=pid, backend=self.name, create_time=create_time(pid),
-                        pane=pane)
-        self._procs.watch(handle)
+        launch = write_launch(status, argv, spec.env, spec.cwd)
+        try:
+            async with self._placing:
+                pane, pid = await self._place(spec, wrapper_command(launch), log_path)
+                handle = Handle(id=spec.id, pid=pid, backend=self.name,
+                                create_time=create_time(pid), pane=pane)
+                self._procs.watch(handle)
+        except BaseException:
+            withdraw_launch(launch)  # a pane the server makes late must not run it
+            raise
         return handle
 
     def signal(self, handle: Handle, signum: int) -> None:
@@ -134,47 +164,61 @@ class TmuxBackend:
         await self._procs.stop(handle, signum, timeout)
 
     def adopt(self, handle: Handle) -> bool:
-        row = self._pane_row(handle.pane)
-        if row is None or row.dead or row.pid != handle.pid \
-                or not same_process(handle.pid, handle.create_time):
+        """Without asking tmux (which may be the thing that hangs): the wrapper is alive, is the
+        process we started (start time), and sits in the handle's pane of our server (tmux
+        gives each pane's program `$TMUX_PANE` and `$TMUX`)."""
+        if handle.pane is None or not same_process(handle.pid, handle.create_time):
             return False
-        self._pane_of[handle.id] = row.pane
+        try:
+            env = psutil.Process(handle.pid).environ()
+        except psutil.Error:
+            return False
+        if env.get("TMUX_PANE") != handle.pane or not self._our_server(env.get("TMUX", "")):
+            return False
+        self._pane_of[handle.id] = handle.pane
         self._procs.watch(handle)
         return True
 
-    def read_output(self, handle: Handle | None, log_path: Path, lines: int) -> list[str]:
+    def _our_server(self, tmux_env: str) -> bool:
+        if self.server.socket_path is None:
+            return bool(tmux_env)
+        sock = tmux_env.split(",")[0]
+        return bool(sock) and os.path.realpath(sock) == os.path.realpath(self.server.socket_path)
+
+    async def read_output(self, handle: Handle | None, log_path: Path, lines: int) -> list[str]:
         pane = handle.pane if handle is not None else None
         if pane is not None:
             with contextlib.suppress(BackendError):
-                return self.capture_pane(pane, lines).splitlines()
+                return (await self.capture_pane(pane, lines)).splitlines()
         return tail_lines(log_path, lines)
 
     async def close(self, *, leave_running: bool = False) -> None:
         self._procs.close()
         if leave_running:
             return
-        rows = self.list_panes()
+        rows = await self.list_panes()
         if self.server.socket_path is not None:
             if rows and not any(not r.dead for r in rows):
-                self.server.run("kill-server", check=False)
+                await self.server.run("kill-server", check=False)
             return
         for session in {r.session for r in rows if r.session.startswith(SESSION_PREFIX)}:
             if all(r.dead for r in rows if r.session == session):
-                self.server.run("kill-session", "-t", f"={session}", check=False)
+                await self.server.run("kill-session", "-t", f"={session}", check=False)
 
     # --- pane verbs --------------------------------------------------------------------------
 
-    def send_text(self, handle: Handle, text: str, enter: bool = True) -> None:
-        self.send_text_many([handle], text, enter)
+    async def send_text(self, handle: Handle, text: str, enter: bool = True) -> None:
+        await self.send_text_many([handle], text, enter)
 
-    def send_text_many(self, handles: Iterable[Handle], text: str, enter: bool = True) -> None:
+    async def send_text_many(self, handles: Iterable[Handle], text: str,
+                             enter: bool = True) -> None:
         """Type `text` (and Enter) into every pane, in one tmux call: the broadcast behind
         `send --workspace/--all`. Pasted, so a multi-line prompt arrives whole where the
         program asked for bracketed paste."""
         if not text:  # tmux makes no buffer of "": only Enter is left to send
             keys = [a for h in handles for a in (SEP, "send-keys", "-t", _pane(h), "Enter")]
             if enter and keys:
-                self.server.run(*keys[1:])
+                await self.server.run(*keys[1:])
             return
         args: list[str] = ["set-buffer", "-b", "wezparallel-send", "--", text]
         for h in handles:
@@ -182,14 +226,14 @@ class TmuxBackend:
             if enter:
                 args += [SEP, "send-keys", "-t", _pane(h), "Enter"]
         args += [SEP, "delete-buffer", "-b", "wezparallel-send"]
-        self.server.run(*args)
+        await self.server.run(*args)
 
-    def capture(self, handle: Handle, lines: int) -> str:
-        return self.capture_pane(_pane(handle), lines)
+    async def capture(self, handle: Handle, lines: int) -> str:
+        return await self.capture_pane(_pane(handle), lines)
 
-    def capture_pane(self, pane: str, lines: int) -> str:
+    async def capture_pane(self, pane: str, lines: int) -> str:
         """The last `lines` lines of the pane's screen and scrollback, as rendered."""
-        out = self.server.run("capture-pane", "-p", "-J", "-t", pane, "-S", f"-{lines}")
+        out = await self.server.run("capture-pane", "-p", "-J", "-t", pane, "-S", f"-{lines}")
         text = strip_blank_tail(out.splitlines())
         dead = text[-1:] if text and text[-1].startswith(_DEAD_MARK) else []
         text = strip_blank_tail(text[:len(text) - len(dead)]) + dead
@@ -209,21 +253,42 @@ class TmuxBackend:
         return ["env", "-u", "TMUX", *self.server.argv(*select, "attach-session", "-t",
                                                        f"={session}")]
 
-    def apply_layout(self, workspace: str, layout: Layout) -> None:
+    async def apply_layout(self, workspace: str, layout: Layout) -> None:
         """Re-arrange a running workspace now, and place its later panes the same way."""
-        rows = self.workspace_panes(workspace)
-        if not rows:
-            raise PermanentError(f"workspace {workspace!r} has no tmux panes")
-        self._layout[workspace] = layout
-        self._hinted.discard(workspace)
-        self.server.run("select-layout", "-t", rows[0].window, layouts.TMUX_PRESETS[layout])
+        async with self._placing:
+            rows = [r for r in await self.workspace_panes(workspace) if not r.parked]
+            if not rows:
+                raise PermanentError(f"workspace {workspace!r} has no tmux panes")
+            self._layout[workspace] = layout
+            self._hinted.discard(workspace)
+            await self._arrange(workspace, rows)
 
-    def discard(self, handle: Handle) -> None:
+    async def discard(self, handle: Handle) -> None:
         """Close the pane of a process that left the config (a dead pane otherwise stays)."""
         self._procs.unwatch(handle.id)
-        self._pane_of.pop(handle.id, None)
-        if handle.pane is not None:
-            self.server.run("kill-pane", "-t", handle.pane, check=False)
+        await self.retire(handle.id, gone=True)
+
+    async def retire(self, process_id: str, *, gone: bool) -> None:
+        """The process will not come back by itself: its pane leaves the workspace window,
+        parked in the `stopped` window (or closed, when the process left the config), and the
+        window is laid out again for the panes still running."""
+        async with self._placing:
+            if self._procs.watching(process_id):
+                return  # started again meanwhile: that pane is in use
+            pane = self._pane_of.get(process_id)
+            rows = await self.list_panes()
+            row = next((r for r in rows if r.pane == pane), None)
+            if row is None or (row.parked and not gone):
+                return
+            if gone:
+                self._pane_of.pop(process_id, None)
+                await self.server.run("kill-pane", "-t", row.pane, check=False)
+            else:
+                await self.server.run(*self._park_args(row, rows), check=False)
+            workspace = process_id.partition(":")[0]
+            left = [r for r in await self.workspace_panes(workspace) if not r.parked]
+            if left:
+                await self._arrange(workspace, left)
 
     def child_pid(self, handle: Handle) -> int | None:
         """The program's own pid (the handle's pid is its wrapper's)."""
@@ -231,36 +296,59 @@ class TmuxBackend:
 
     # --- effects behind spawn ----------------------------------------------------------------
 
-    def _find_pane(self, process_id: str, rows: list[PaneRow]) -> str | None:
+    async def _place(self, spec: ProcessSpec, command: list[str],
+                     log_path: Path) -> tuple[str, int]:
+        self._specs[spec.id] = spec
+        rows = await self.list_panes()
+        old = self._find_pane(spec.id, rows)
+        if old is not None and old.parked:  # back from the `stopped` window: a fresh pane
+            await self.server.run("kill-pane", "-t", old.pane, check=False)
+            rows = [r for r in rows if r.pane != old.pane]
+            old = None
+        if old is not None:
+            pane, pid = old.pane, await self._respawn(old.pane, command)
+        else:
+            log_path.parent.mkdir(parents=True, exist_ok=True)
+            pane, pid = await self._create(spec, command, rows, log_path)
+            if self._layout.get(spec.workspace, spec.layout) in layouts.MAIN_LAYOUTS:
+                await self._arrange(spec.workspace)
+        self._pane_of[spec.id] = pane
+        return pane, pid
+
+    def _find_pane(self, process_id: str, rows: list[PaneRow]) -> PaneRow | None:
         known = self._pane_of.get(process_id)
         for r in rows:
             if r.pane == known or (known is None and r.owner == process_id):
-                return r.pane
+                return r
         return None
 
-    def _respawn(self, pane: str, cwd: str, command: list[str]) -> int:
-        out = self.server.run("respawn-pane", "-k", "-t", pane, "-c", cwd, *command,
-                              SEP, "display-message", "-p", "-t", pane, "#{pane_pid}")
+    async def _respawn(self, pane: str, command: list[str]) -> int:
+        out = await self.server.run("respawn-pane", "-k", "-t", pane, *command,
+                                    SEP, "display-message", "-p", "-t", pane, "#{pane_pid}")
         return int(out.split()[0])
 
-    def _create(self, spec: ProcessSpec, command: list[str], rows: list[PaneRow],
-                log_path: Path) -> tuple[str, int]:
+    async def _create(self, spec: ProcessSpec, command: list[str], rows: list[PaneRow],
+                      log_path: Path) -> tuple[str, int]:
         """One tmux call: the pane, its log pipe and owner tag (on the new pane, which is the
         current one right after it is made), focus given back, and the layout preset."""
         ws = spec.workspace
-        mine = [r for r in rows if r.session == session_name(ws)]
-        tail = ["pipe-pane", "-o", f"cat >> {shlex.quote(str(log_path))}",
+        session = session_name(ws)
+        mine = [r for r in rows if r.session == session and not r.parked]
+        tail = ["pipe-pane", "-o", format_literal(f"cat >> {shlex.quote(str(log_path))}"),
                 SEP, "set-option", "-p", OWNER_OPTION, spec.id]
-        if not mine:
-            args = ["new-session", "-d", "-s", session_name(ws), *WINDOW_SIZE, "-c", spec.cwd,
-                    "-P", "-F", _NEW_PANE, *command,
-                    SEP, "set-option", "-w", "remain-on-exit", "on", SEP, *tail]
-        else:
+        if mine:
             split, preset = self._split_args(spec, mine, command)
             args = [*split, SEP, *tail, SEP, "last-pane"]
             if preset is not None:
                 args += [SEP, "select-layout", "-t", mine[0].window, preset]
-        pane, pid = self.server.run(*args).split()[:2]
+        elif any(r.session == session for r in rows):  # only parked panes are left
+            args = ["new-window", "-t", f"={session}:", "-n", format_literal(ws), "-P", "-F",
+                    _NEW_PANE, *command, SEP, *tail]
+        else:
+            args = ["new-session", "-d", "-s", format_literal(session), "-n",
+                    format_literal(ws), *WINDOW_SIZE, "-P", "-F", _NEW_PANE, *command,
+                    SEP, "set-option", "-w", "remain-on-exit", "on", SEP, *tail]
+        pane, pid = (await self.server.run(*args)).split()[:2]
         self._last[ws] = pane
         return pane, int(pid)
 
@@ -272,11 +360,55 @@ class TmuxBackend:
             previous = mine[-1].pane
         layout = self._layout.get(ws, spec.layout)
         placement = layouts.tmux_placement(layout, spec.pane, previous, ws in self._hinted)
-        if layouts.hinted(spec.pane):
+        if layouts.hand_placed(layout, spec.pane):
             self._hinted.add(ws)
         target = placement.target or previous
-        return ["split-window", "-P", "-F", _NEW_PANE, "-t", target, "-c", spec.cwd,
+        return ["split-window", "-P", "-F", _NEW_PANE, "-t", target,
                 *layouts.tmux_split_args(placement), *command], placement.preset
+
+    def _park_args(self, row: PaneRow, rows: list[PaneRow]) -> list[str]:
+        park = next((r.window for r in rows if r.session == row.session and r.parked), None)
+        if park is not None:
+            return ["join-pane", "-d", "-s", row.pane, "-t", park]
+        return ["break-pane", "-d", "-s", row.pane, "-n", PARKED]
+
+    async def _arrange(self, workspace: str, rows: list[PaneRow] | None = None) -> None:
+        """Lay the workspace window out again: agents first in `main-*` layouts, the main
+        pane's `size` as the layout's main pane size, then the preset. Hand-sized workspaces
+        are left as the person (or the hints) made them."""
+        if workspace in self._hinted:
+            return
+        if rows is None:
+            rows = [r for r in await self.workspace_panes(workspace) if not r.parked]
+        if not rows:
+            return
+        layout = self._layout.get(workspace) or self._workspace_layout(workspace)
+        rows = sorted(rows, key=lambda r: (r.window, r.index))
+        window = rows[0].window
+        panes = [r.pane for r in rows if r.window == window]
+        owners = {r.pane: r.owner for r in rows}
+        agents = {p for p in panes if self._is_agent(owners.get(p, ""))}
+        args: list[str] = []
+        for source, target in layouts.agents_first(layout, panes, agents):
+            args += ["swap-pane", "-d", "-s", source, "-t", target, SEP]
+        first = layouts.agents_first_order(layout, panes, agents)[0]
+        option = layouts.main_pane_option(layout, self._size_of(owners.get(first, "")))
+        if option is not None:
+            args += ["set-option", "-w", "-t", window, *option, SEP]
+        args += ["select-layout", "-t", window, layouts.TMUX_PRESETS[layout]]
+        await self.server.run(*args)
+
+    def _workspace_layout(self, workspace: str) -> Layout:
+        specs = [s for s in self._specs.values() if s.workspace == workspace]
+        return specs[-1].layout if specs else Layout.TILED
+
+    def _is_agent(self, process_id: str) -> bool:
+        spec = self._specs.get(process_id)
+        return spec is not None and spec.claude is not None
+
+    def _size_of(self, process_id: str) -> layouts.Size | None:
+        spec = self._specs.get(process_id)
+        return layouts.parse_size(spec.pane.size) if spec is not None else None
 
 
 _DEAD_MARK = "Pane is dead ("  # tmux's remain-on-exit line at the bottom of a dead pane

@@ -5,14 +5,28 @@ one spot, the server socket is never forgotten (`-S SOCKET`: the daemon's own se
 user asked for theirs) and failures become `BackendError`/`ProgramNotFound` right here.
 Several tmux commands can be sent in one invocation, separated by `SEP`: the server runs them
 back to back, which is both faster (one client process) and atomic with respect to pane exits.
+
+Calls are asynchronous and bounded by a timeout: a tmux server that hangs (stopped, swapping,
+wedged) costs the caller that timeout, never the event loop, so the control socket and the
+other backends keep answering. The client of a call that timed out is killed.
+
+Text is never trusted to tmux's parsers. On the command line tmux reads an argument that ends
+in `;` as the end of a command, so every argument except a real `SEP` is escaped here (`x;`
+becomes `x\\;`, which tmux turns back into `x;`): a user's value can neither end a command nor
+start one. Some arguments are formats as well (`-c`, `pipe-pane`'s command, `-F`, `-s`);
+those take `format_literal(text)` at their call site, since only the caller knows which.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import os
+import shlex
 import shutil
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,12 +34,38 @@ from wezparallel.errors import BackendError, ProgramNotFound
 
 log = logging.getLogger(__name__)
 
-SEP = ";"
+
+class _Separator(str):
+    """The one `;` that is meant as tmux's command separator (any other is escaped)."""
+
+    __slots__ = ()
+
+
+SEP = _Separator(";")
 """Separates tmux commands inside one invocation."""
 
 TIMEOUT = 15.0  # seconds a single tmux client may take before we call the server stuck
 
 _NO_SERVER = ("no server running", "error connecting to", "no sessions")
+
+
+def escape_arg(arg: str) -> str:
+    """`arg` as tmux's command-line parser must see it to hand back exactly `arg`."""
+    if isinstance(arg, _Separator):
+        return arg
+    return arg[:-1] + "\\;" if arg.endswith(";") else arg
+
+
+def format_literal(text: str) -> str:
+    """`text` for an argument tmux expands as a format: `#` starts a format (`#(cmd)` runs a
+    shell command), `##` is a literal `#`."""
+    return text.replace("#", "##")
+
+
+def shell_command(argv: Sequence[str]) -> str:
+    """A command line for an argument tmux gives to `sh -c` after expanding it as a format
+    (`pipe-pane`, `run-shell`): quoted for the shell first, then for the format."""
+    return format_literal(shlex.join(argv))
 
 
 @dataclass(frozen=True)
@@ -34,33 +74,43 @@ class TmuxServer:
 
     socket_path: Path | None
     program: str = "tmux"
+    timeout: float = TIMEOUT
 
     def argv(self, *args: str) -> list[str]:
         sock = ["-S", str(self.socket_path)] if self.socket_path is not None else []
-        return [self.program, *sock, *args]
+        return [self.program, *sock, *map(escape_arg, args)]
 
-    def run(self, *args: str, check: bool = True) -> str:
-        """Run one tmux client and return its stdout; raise BackendError when it fails."""
+    async def run(self, *args: str, check: bool = True) -> str:
+        """Run one tmux client and return its stdout; raise BackendError when it fails or
+        gets no answer within `timeout`."""
         argv = self.argv(*args)
         log.debug("tmux: %s", argv)
         try:
-            done = subprocess.run(argv, capture_output=True, text=True, timeout=TIMEOUT,
-                                  stdin=subprocess.DEVNULL,
-                                  env=_client_env(self.socket_path is not None))
+            proc = await asyncio.create_subprocess_exec(
+                *argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE, env=_client_env(self.socket_path is not None))
         except FileNotFoundError:
             raise ProgramNotFound(self.program, "install tmux, or use backend: subprocess")\
                 from None
-        except subprocess.TimeoutExpired:
-            raise BackendError(self.program, argv, -1,
-                               f"no answer within {TIMEOUT:.0f}s from the tmux server") from None
-        if check and done.returncode != 0:
-            raise BackendError(self.program, argv, done.returncode, done.stderr)
-        return done.stdout
+        try:
+            out, err = await asyncio.wait_for(proc.communicate(), self.timeout)
+        except TimeoutError:
+            raise BackendError(self.program, argv, -1, f"no answer within "
+                               f"{self.timeout:g}s from the tmux server") from None
+        finally:
+            if proc.returncode is None:  # timed out or cancelled: no client left behind
+                with contextlib.suppress(ProcessLookupError):
+                    proc.kill()
+                await asyncio.shield(proc.wait())
+        stderr = err.decode(errors="replace")
+        if check and proc.returncode != 0:
+            raise BackendError(self.program, argv, proc.returncode or 0, stderr)
+        return out.decode(errors="replace")
 
-    def alive(self) -> bool:
+    async def alive(self) -> bool:
         """True when a server answers on the socket (a missing server is not an error)."""
         try:
-            self.run("list-sessions", "-F", "#{session_name}")
+            await self.run("list-sessions", "-F", "#{session_name}")
         except BackendError as exc:
             if isinstance(exc, ProgramNotFound) or not _is_no_server(exc.stderr):
                 raise

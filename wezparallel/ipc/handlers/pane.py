@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any, Protocol, runtime_checkable
 
-from wezparallel.backends.base import Handle
+from wezparallel.backends.base import Handle, resolved
 from wezparallel.errors import BackendError, RemoteError
 from wezparallel.ipc.handlers import params as p
 from wezparallel.plan.lifecycle import State
@@ -29,28 +29,29 @@ DEFAULT_LINES = 50  # lines `capture` returns when not told
 class PaneBackend(Protocol):
     name: str
 
+    # each may answer at once or be awaitable (tmux): callers go through `resolved`
     def send_text_many(self, handles: Iterable[Handle], text: str,
-                       enter: bool = True) -> None: ...
+                       enter: bool = True) -> None | Awaitable[None]: ...
 
-    def capture(self, handle: Handle, lines: int) -> str: ...
+    def capture(self, handle: Handle, lines: int) -> str | Awaitable[str]: ...
 
     def attach(self, handle: Handle, environ: Mapping[str, str]) -> list[str] | None: ...
 
-    def apply_layout(self, workspace: str, layout: Layout) -> None: ...
+    def apply_layout(self, workspace: str, layout: Layout) -> None | Awaitable[None]: ...
 
 
 def handlers(d: Daemon) -> dict[str, Callable[[dict[str, Any]], Awaitable[Any]]]:
     async def send(params: dict[str, Any]) -> Any:
-        return _send(d, params)
+        return await _send(d, params)
 
     async def capture(params: dict[str, Any]) -> Any:
-        return _capture(d, params)
+        return await _capture(d, params)
 
     async def attach(params: dict[str, Any]) -> Any:
         return _attach(d, params)
 
     async def layout(params: dict[str, Any]) -> Any:
-        return _layout(d, params)
+        return await _layout(d, params)
 
     return {"send": send, "capture": capture, "attach": attach, "layout": layout}
 
@@ -106,7 +107,7 @@ def _last_pane(d: Daemon, pid: str) -> Handle | None:
 
 # --- send --------------------------------------------------------------------------------------
 
-def _send(d: Daemon, params: dict[str, Any]) -> dict[str, Any]:
+async def _send(d: Daemon, params: dict[str, Any]) -> dict[str, Any]:
     text = params.get("text")
     if not isinstance(text, str):
         raise RemoteError("invalid_params", "'text' must be a string")
@@ -130,7 +131,7 @@ def _send(d: Daemon, params: dict[str, Any]) -> dict[str, Any]:
         reasons = "; ".join(s["reason"] for s in skipped)
         raise RemoteError("failed", f"no pane to send to: {reasons}")
     for backend, handles in groups.values():
-        backend.send_text_many(handles, text, enter)
+        await resolved(backend.send_text_many(handles, text, enter))
     sent = [h.id for _, handles in groups.values() for h in handles]
     return {"sent": sent, "skipped": skipped}
 
@@ -160,26 +161,27 @@ def _workspace_ids(d: Daemon, workspace: str) -> list[str]:
 
 # --- capture and attach ------------------------------------------------------------------------
 
-def _capture(d: Daemon, params: dict[str, Any]) -> dict[str, Any]:
+async def _capture(d: Daemon, params: dict[str, Any]) -> dict[str, Any]:
     (pid,) = resolve_ids(d, [p.string(params, "id")])[:1]
     lines = int(p.number(params, "lines", DEFAULT_LINES))
     backend = d.supervisor.backend_of(pid)
     handle = _last_pane(d, pid)
     if isinstance(backend, PaneBackend) and handle is not None and handle.pane is not None:
         try:
-            return {"id": pid, "source": "pane", "text": backend.capture(handle, lines)}
+            text = await resolved(backend.capture(handle, lines))
+            return {"id": pid, "source": "pane", "text": text}
         except BackendError:
             pass  # the pane is gone (closed by hand, server restarted): the log remains
-    return {"id": pid, "source": "log", "text": "\n".join(_log_tail(d, pid, lines))}
+    return {"id": pid, "source": "log", "text": "\n".join(await _log_tail(d, pid, lines))}
 
 
-def _log_tail(d: Daemon, pid: str, lines: int) -> list[str]:
+async def _log_tail(d: Daemon, pid: str, lines: int) -> list[str]:
     from wezparallel.backends.logfile import tail
 
     path = d.supervisor.log_path(pid)
     backend = d.supervisor.backend_of(pid)
     if backend is not None and not isinstance(backend, PaneBackend):
-        return backend.read_output(d.supervisor.handles.get(pid), path, lines)
+        return await resolved(backend.read_output(d.supervisor.handles.get(pid), path, lines))
     return tail(path, lines)
 
 
@@ -198,7 +200,7 @@ def _attach(d: Daemon, params: dict[str, Any]) -> dict[str, Any]:
 
 # --- layout ------------------------------------------------------------------------------------
 
-def _layout(d: Daemon, params: dict[str, Any]) -> dict[str, Any]:
+async def _layout(d: Daemon, params: dict[str, Any]) -> dict[str, Any]:
     workspace = p.string(params, "workspace")
     name = p.string(params, "layout")
     try:
@@ -222,6 +224,6 @@ def _layout(d: Daemon, params: dict[str, Any]) -> dict[str, Any]:
         raise RemoteError("failed", f"workspace '{workspace}' has no panes to arrange: "
                           f"{why}{fix}")
     for pane_backend in backends.values():
-        pane_backend.apply_layout(workspace, layout)
+        await resolved(pane_backend.apply_layout(workspace, layout))
     return {"workspace": workspace, "layout": layout.value,
             "backends": sorted(b.name for b in backends.values())}

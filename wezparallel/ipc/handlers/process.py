@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+from wezparallel.backends.base import resolved
 from wezparallel.ipc.handlers import params as p
 from wezparallel.plan.lifecycle import UP_STATES, State
 from wezparallel.runtime.daemon import Daemon
@@ -73,7 +74,8 @@ async def _logs(d: Daemon, params: dict[str, Any]) -> Any:
     path = d.supervisor.log_path(pid)
     backend = d.supervisor.backend_of(pid)
     handle = d.supervisor.handles.get(pid)
-    recent = backend.read_output(handle, path, lines) if backend else tail(path, lines)
+    recent = await resolved(backend.read_output(handle, path, lines)) if backend \
+        else tail(path, lines)
     if not params.get("follow"):
         return {"id": pid, "lines": recent}
 
