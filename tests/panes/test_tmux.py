@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.panes.conftest import Box, Exits
+from tests.panes.conftest import Box, Exits, processes_mentioning
 from tests.support import pid_alive
 from wezparallel.backends.base import Handle
 from wezparallel.backends.tmux import TmuxBackend
@@ -335,3 +335,27 @@ def test_attach_argv_targets_the_pane_on_our_socket(box: Box) -> None:
                        "-t", "=wezparallel-ws"]
     inside = backend.attach(h, {"TMUX": f"{box.socket},123,0"})
     assert inside[-3:] == ["switch-client", "-t", "%3"] and inside[0] == "tmux"
+
+
+LEAVES = ("{nap} 600 & (setsid {nap} 601 &) & setsid {nap} 602 & "
+          "sleep 0.3; echo left; exit 3")
+
+
+def test_what_the_program_leaves_behind_ends_with_it(box: Box) -> None:
+    """A background job, a double fork into its own session and a `setsid` child: all gone
+    by the time the exit is reported (the wrapper is their subreaper)."""
+    exits = Exits()
+    backend = make(box, exits)
+    nap = box.root / "nap"
+    nap.symlink_to("/bin/sleep")  # argv[0] names the box: every nap is findable
+    script = LEAVES.format(nap=nap)
+
+    async def scenario() -> tuple[Any, list[int]]:
+        h = await backend.spawn(box.spec("leaver", "sh", "-c", script), ("sh", "-c", script),
+                                box.log("leaver"))
+        info = await exits.wait(h)
+        return info, processes_mentioning(str(nap))
+
+    info, left = run(scenario)
+    assert info.code == 3
+    assert left == []

@@ -29,6 +29,9 @@ async def serve(paths: Paths, backend: str | None, watch: bool = True,
     from wezparallel.metrics.settings import MetricsSettings
     from wezparallel.runtime.daemon import Daemon, DaemonSettings
 
+    from wezparallel.backends.escapees import become_subreaper
+
+    become_subreaper()  # orphans of our processes come to us, not init: see `escapees`
     metrics = MetricsSettings(interval=metrics_interval) if metrics_interval > 0 else None
     daemon = Daemon(DaemonSettings(paths, backend=backend, metrics=metrics))
     server = IpcServer(paths.socket, handlers_for(daemon))
