@@ -6,6 +6,7 @@ import asyncio
 import os
 import signal
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -15,7 +16,7 @@ from tests.support import pid_alive
 from wezparallel.backends.base import Handle
 from wezparallel.backends.tmux import TmuxBackend
 from wezparallel.errors import SpawnError
-from wezparallel.spec.model import Layout, PaneSpec
+from wezparallel.spec.model import ClaudeSpec, Layout, PaneSpec
 
 LOOP = "while read l; do echo \"got: $l\"; done"
 
@@ -359,3 +360,57 @@ def test_what_the_program_leaves_behind_ends_with_it(box: Box) -> None:
     info, left = run(scenario)
     assert info.code == 3
     assert left == []
+
+
+def window_of(box: Box) -> dict[str, tuple[str, int, int, int, int]]:
+    """pane id -> (window name, left, top, width, height)."""
+    out = box.tmux("list-panes", "-a", "-F", "#{pane_id} #{window_name} #{pane_left} "
+                   "#{pane_top} #{pane_width} #{pane_height}")
+    rows = (line.split() for line in out.splitlines())
+    return {r[0]: (r[1], int(r[2]), int(r[3]), int(r[4]), int(r[5])) for r in rows}
+
+
+@pytest.mark.parametrize("layout", [Layout.MAIN_LEFT, Layout.MAIN_TOP])
+def test_in_main_layouts_the_agent_takes_the_main_pane_with_its_size(
+        box: Box, layout: Layout) -> None:
+    backend = make(box)
+    agent = replace(box.spec("agent", "sleep", "30", layout=layout, pane=PaneSpec(size="60%")),
+                    claude=ClaudeSpec())
+    specs = [box.spec("web", "sleep", "30", layout=layout),
+             agent, box.spec("db", "sleep", "30", layout=layout)]
+    handles = run(lambda: spawn_specs(backend, box, specs))
+    panes = window_of(box)
+    main = panes[handles[1].pane or ""]
+    assert main[1:3] == (0, 0), panes
+    if layout == Layout.MAIN_LEFT:
+        assert main[4] == 50 and 119 <= main[3] <= 121, panes
+    else:
+        assert main[3] == 200 and 29 <= main[4] <= 31, panes
+    others = [panes[h.pane or ""] for h in (handles[0], handles[2])]
+    assert all(o[1:3] != (0, 0) for o in others)
+
+
+def test_a_retired_pane_leaves_the_layout_keeps_its_screen_and_comes_back(box: Box) -> None:
+    exits = Exits()
+    backend = make(box, exits)
+    command = ("sh", "-c", "echo I-was-here; exec sleep 30")
+    specs = [box.spec(f"p{i}", *command, layout=Layout.COLUMNS) for i in range(3)]
+
+    async def scenario() -> tuple[dict[str, Any], str, dict[str, Any], Handle]:
+        hs = await spawn_specs(backend, box, specs)
+        await wait_text(backend, hs[1], "I-was-here")
+        await backend.stop(hs[1], signal.SIGTERM, 10)
+        await exits.wait(hs[1])
+        await backend.retire("ws:p1", gone=False)
+        parked = window_of(box)
+        text = await backend.capture(hs[1], 10)
+        again = await backend.spawn(specs[1], command, box.log("p1"))
+        return parked, text, window_of(box), again
+
+    parked, text, after, again = run(scenario)
+    live = sorted(v for v in parked.values() if v[0] != "stopped")
+    assert len(live) == 2 and all(99 <= w <= 100 for _, _, _, w, _ in live), parked
+    assert [v[0] for v in parked.values()].count("stopped") == 1
+    assert "I-was-here" in text
+    assert len(after) == 3 and all(v[0] == "ws" for v in after.values()), after
+    assert near([w for *_, w, _ in after.values()]) and again.pane in after
