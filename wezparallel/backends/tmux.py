@@ -20,11 +20,8 @@ quoted for it. Every call is asynchronous with a timeout (`tmux_cmd`); placing a
 then create or respawn) holds a lock, so starts that now run side by side cannot both create
 the workspace's session.
 
-The workspace window holds the panes of processes that run. A process stopped for good
-(stopped, FATAL, exited without restart) has its dead pane moved to the session's `stopped`
-window, where its last screen stays readable, and the window is laid out again; one removed
-from the config has its pane closed. In `main-*` layouts agents come first, so an agent holds
-the main pane, and a `pane: {size}` on the main pane sets its size.
+Where a new pane goes, and how the workspace window is laid out again when panes come and go
+(the pane of a process stopped for good is parked in a `stopped` window): `tmux_windows`.
 """
 
 from __future__ import annotations
@@ -33,10 +30,8 @@ import asyncio
 import contextlib
 import logging
 import os
-import re
 import shlex
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
@@ -49,6 +44,16 @@ from wezparallel.backends.tmux_cmd import (
     TmuxServer,
     format_literal,
     is_no_server,
+)
+from wezparallel.backends.tmux_windows import (
+    NEW_PANE,
+    OWNER_OPTION,
+    ROW,
+    SESSION_PREFIX,
+    PaneRow,
+    Windows,
+    park_args,
+    session_name,
 )
 from wezparallel.backends.wrapper import (
     WrappedProcesses,
@@ -66,46 +71,7 @@ from wezparallel.spec.model import Layout, ProcessSpec
 
 log = logging.getLogger(__name__)
 
-SESSION_PREFIX = "wezparallel-"
-OWNER_OPTION = "@wezparallel_id"
-PARKED = "stopped"  # the window that keeps the dead panes of processes stopped for good
 WINDOW_SIZE = ("-x", "200", "-y", "50")  # a detached session's size until a client attaches
-_NEW_PANE = "#{pane_id} #{pane_pid}"
-_ROW = "\t".join(["#{pane_id}", "#{pane_pid}", "#{pane_dead}", "#{session_name}",
-                  "#{window_id}", "#{pane_left}", "#{pane_top}", "#{pane_width}",
-                  "#{pane_height}", "#{" + OWNER_OPTION + "}", "#{window_name}",
-                  "#{pane_index}"])
-
-
-def session_name(workspace: str) -> str:
-    """tmux reads `.` and `:` in a target as separators, so they cannot be in a name."""
-    return SESSION_PREFIX + re.sub(r"[.:]", "_", workspace)
-
-
-@dataclass(frozen=True)
-class PaneRow:
-    """One line of `list-panes -a`."""
-
-    pane: str
-    pid: int
-    dead: bool
-    session: str
-    window: str
-    box: layouts.PaneBox
-    owner: str  # the process id in @wezparallel_id, "" for panes not ours
-    window_name: str = ""
-    index: int = 0
-
-    @classmethod
-    def parse(cls, line: str) -> PaneRow:
-        f = line.split("\t")
-        return cls(pane=f[0], pid=int(f[1] or 0), dead=f[2] == "1", session=f[3], window=f[4],
-                   box=layouts.PaneBox(f[0], int(f[5]), int(f[6]), int(f[7]), int(f[8])),
-                   owner=f[9], window_name=f[10], index=int(f[11] or 0))
-
-    @property
-    def parked(self) -> bool:
-        return self.window_name == PARKED
 
 
 class TmuxBackend:
@@ -119,17 +85,15 @@ class TmuxBackend:
         self.server = TmuxServer(socket_path, program, timeout)
         self._procs = WrappedProcesses(on_exit, state_dir)
         self._pane_of: dict[str, str] = {}  # process id -> pane id
-        self._last: dict[str, str] = {}  # workspace -> pane made most recently
-        self._hinted: set[str] = set()  # workspaces with hand-sized panes
-        self._layout: dict[str, Layout] = {}  # workspace -> layout set by `layout`
-        self._specs: dict[str, ProcessSpec] = {}  # process id -> spec of its latest start
+        self._windows = Windows(self.server)
+        self._starting: set[str] = set()  # process ids whose spawn is under way
         self._placing = asyncio.Lock()
 
     # --- observing ---------------------------------------------------------------------------
 
     async def list_panes(self) -> list[PaneRow]:
         try:
-            out = await self.server.run("list-panes", "-a", "-F", _ROW)
+            out = await self.server.run("list-panes", "-a", "-F", ROW)
         except BackendError as exc:
             if is_no_server(exc):
                 return []
@@ -146,6 +110,7 @@ class TmuxBackend:
         check_startable(spec.id, spec.cwd, argv, spec.env)
         status = self._procs.prepare(spec.id)
         launch = write_launch(status, argv, spec.env, spec.cwd)
+        self._starting.add(spec.id)
         try:
             async with self._placing:
                 pane, pid = await self._place(spec, wrapper_command(launch), log_path)
@@ -155,6 +120,8 @@ class TmuxBackend:
         except BaseException:
             withdraw_launch(launch)  # a pane the server makes late must not run it
             raise
+        finally:
+            self._starting.discard(spec.id)
         return handle
 
     def signal(self, handle: Handle, signum: int) -> None:
@@ -259,9 +226,9 @@ class TmuxBackend:
             rows = [r for r in await self.workspace_panes(workspace) if not r.parked]
             if not rows:
                 raise PermanentError(f"workspace {workspace!r} has no tmux panes")
-            self._layout[workspace] = layout
-            self._hinted.discard(workspace)
-            await self._arrange(workspace, rows)
+            self._windows.layout[workspace] = layout
+            self._windows.hinted.discard(workspace)
+            await self._windows.arrange(workspace, rows)
 
     async def discard(self, handle: Handle) -> None:
         """Close the pane of a process that left the config (a dead pane otherwise stays)."""
@@ -273,8 +240,8 @@ class TmuxBackend:
         parked in the `stopped` window (or closed, when the process left the config), and the
         window is laid out again for the panes still running."""
         async with self._placing:
-            if self._procs.watching(process_id):
-                return  # started again meanwhile: that pane is in use
+            if self._procs.watching(process_id) or process_id in self._starting:
+                return  # started again meanwhile: that pane is (about to be) in use
             pane = self._pane_of.get(process_id)
             rows = await self.list_panes()
             row = next((r for r in rows if r.pane == pane), None)
@@ -284,11 +251,11 @@ class TmuxBackend:
                 self._pane_of.pop(process_id, None)
                 await self.server.run("kill-pane", "-t", row.pane, check=False)
             else:
-                await self.server.run(*self._park_args(row, rows), check=False)
+                await self.server.run(*park_args(row, rows), check=False)
             workspace = process_id.partition(":")[0]
             left = [r for r in await self.workspace_panes(workspace) if not r.parked]
             if left:
-                await self._arrange(workspace, left)
+                await self._windows.arrange(workspace, left)
 
     def child_pid(self, handle: Handle) -> int | None:
         """The program's own pid (the handle's pid is its wrapper's)."""
@@ -298,7 +265,7 @@ class TmuxBackend:
 
     async def _place(self, spec: ProcessSpec, command: list[str],
                      log_path: Path) -> tuple[str, int]:
-        self._specs[spec.id] = spec
+        self._windows.specs[spec.id] = spec
         rows = await self.list_panes()
         old = self._find_pane(spec.id, rows)
         if old is not None and old.parked:  # back from the `stopped` window: a fresh pane
@@ -310,8 +277,9 @@ class TmuxBackend:
         else:
             log_path.parent.mkdir(parents=True, exist_ok=True)
             pane, pid = await self._create(spec, command, rows, log_path)
-            if self._layout.get(spec.workspace, spec.layout) in layouts.MAIN_LAYOUTS:
-                await self._arrange(spec.workspace)
+            if self._windows.layout_of(spec.workspace) in layouts.MAIN_LAYOUTS:
+                mine = await self.workspace_panes(spec.workspace)
+                await self._windows.arrange(spec.workspace, [r for r in mine if not r.parked])
         self._pane_of[spec.id] = pane
         return pane, pid
 
@@ -337,79 +305,20 @@ class TmuxBackend:
         tail = ["pipe-pane", "-o", format_literal(f"cat >> {shlex.quote(str(log_path))}"),
                 SEP, "set-option", "-p", OWNER_OPTION, spec.id]
         if mine:
-            split, preset = self._split_args(spec, mine, command)
+            split, preset = self._windows.split_args(spec, mine, command)
             args = [*split, SEP, *tail, SEP, "last-pane"]
             if preset is not None:
                 args += [SEP, "select-layout", "-t", mine[0].window, preset]
         elif any(r.session == session for r in rows):  # only parked panes are left
             args = ["new-window", "-t", f"={session}:", "-n", format_literal(ws), "-P", "-F",
-                    _NEW_PANE, *command, SEP, *tail]
+                    NEW_PANE, *command, SEP, *tail]
         else:
             args = ["new-session", "-d", "-s", format_literal(session), "-n",
-                    format_literal(ws), *WINDOW_SIZE, "-P", "-F", _NEW_PANE, *command,
+                    format_literal(ws), *WINDOW_SIZE, "-P", "-F", NEW_PANE, *command,
                     SEP, "set-option", "-w", "remain-on-exit", "on", SEP, *tail]
         pane, pid = (await self.server.run(*args)).split()[:2]
-        self._last[ws] = pane
+        self._windows.last[ws] = pane
         return pane, int(pid)
-
-    def _split_args(self, spec: ProcessSpec, mine: list[PaneRow],
-                    command: list[str]) -> tuple[list[str], str | None]:
-        ws = spec.workspace
-        previous = self._last.get(ws)
-        if previous not in {r.pane for r in mine}:
-            previous = mine[-1].pane
-        layout = self._layout.get(ws, spec.layout)
-        placement = layouts.tmux_placement(layout, spec.pane, previous, ws in self._hinted)
-        if layouts.hand_placed(layout, spec.pane):
-            self._hinted.add(ws)
-        target = placement.target or previous
-        return ["split-window", "-P", "-F", _NEW_PANE, "-t", target,
-                *layouts.tmux_split_args(placement), *command], placement.preset
-
-    def _park_args(self, row: PaneRow, rows: list[PaneRow]) -> list[str]:
-        park = next((r.window for r in rows if r.session == row.session and r.parked), None)
-        if park is not None:
-            return ["join-pane", "-d", "-s", row.pane, "-t", park]
-        return ["break-pane", "-d", "-s", row.pane, "-n", PARKED]
-
-    async def _arrange(self, workspace: str, rows: list[PaneRow] | None = None) -> None:
-        """Lay the workspace window out again: agents first in `main-*` layouts, the main
-        pane's `size` as the layout's main pane size, then the preset. Hand-sized workspaces
-        are left as the person (or the hints) made them."""
-        if workspace in self._hinted:
-            return
-        if rows is None:
-            rows = [r for r in await self.workspace_panes(workspace) if not r.parked]
-        if not rows:
-            return
-        layout = self._layout.get(workspace) or self._workspace_layout(workspace)
-        rows = sorted(rows, key=lambda r: (r.window, r.index))
-        window = rows[0].window
-        panes = [r.pane for r in rows if r.window == window]
-        owners = {r.pane: r.owner for r in rows}
-        agents = {p for p in panes if self._is_agent(owners.get(p, ""))}
-        args: list[str] = []
-        for source, target in layouts.agents_first(layout, panes, agents):
-            args += ["swap-pane", "-d", "-s", source, "-t", target, SEP]
-        first = layouts.agents_first_order(layout, panes, agents)[0]
-        option = layouts.main_pane_option(layout, self._size_of(owners.get(first, "")))
-        if option is not None:
-            args += ["set-option", "-w", "-t", window, *option, SEP]
-        args += ["select-layout", "-t", window, layouts.TMUX_PRESETS[layout]]
-        await self.server.run(*args)
-
-    def _workspace_layout(self, workspace: str) -> Layout:
-        specs = [s for s in self._specs.values() if s.workspace == workspace]
-        return specs[-1].layout if specs else Layout.TILED
-
-    def _is_agent(self, process_id: str) -> bool:
-        spec = self._specs.get(process_id)
-        return spec is not None and spec.claude is not None
-
-    def _size_of(self, process_id: str) -> layouts.Size | None:
-        spec = self._specs.get(process_id)
-        return layouts.parse_size(spec.pane.size) if spec is not None else None
-
 
 _DEAD_MARK = "Pane is dead ("  # tmux's remain-on-exit line at the bottom of a dead pane
 

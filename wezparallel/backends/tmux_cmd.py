@@ -46,7 +46,8 @@ SEP = _Separator(";")
 
 TIMEOUT = 15.0  # seconds a single tmux client may take before we call the server stuck
 
-_NO_SERVER = ("no server running", "error connecting to", "no sessions")
+_NO_SERVER = ("no server running", "error connecting to", "no sessions",
+              "server exited unexpectedly")  # asked while it was shutting down
 
 
 def escape_arg(arg: str) -> str:

@@ -24,12 +24,11 @@ log = logging.getLogger("wezparallel")
 
 async def serve(paths: Paths, backend: str | None, watch: bool = True,
                 metrics_interval: float = 5.0) -> None:
+    from wezparallel.backends.escapees import become_subreaper
     from wezparallel.ipc.handlers import handlers_for
     from wezparallel.ipc.server import IpcServer
     from wezparallel.metrics.settings import MetricsSettings
     from wezparallel.runtime.daemon import Daemon, DaemonSettings
-
-    from wezparallel.backends.escapees import become_subreaper
 
     become_subreaper()  # orphans of our processes come to us, not init: see `escapees`
     metrics = MetricsSettings(interval=metrics_interval) if metrics_interval > 0 else None

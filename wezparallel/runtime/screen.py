@@ -8,9 +8,9 @@ text has settled, then hands the result to the `AgentTracker`. A headless agent 
 to read and stays untracked (its activity shows as null rather than a guess).
 
 One task per agent instance, cancelled on its exit, a restart or the daemon's shutdown, like
-the health probes. A capture is one short `tmux`/`wezterm cli` call, made on the event loop as
-the `capture` verb does (asynchronously for tmux); time and sleeping are injected so tests script whole screen histories
-with a fake clock.
+the health probes. A capture is one short `tmux`/`wezterm cli` call, made as the `capture` verb
+makes it (awaited for tmux, so a hung server costs the poller, never the loop); time and
+sleeping are injected so tests script whole screen histories with a fake clock.
 """
 
 from __future__ import annotations

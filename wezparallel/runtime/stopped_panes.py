@@ -17,15 +17,13 @@ from typing import Protocol, runtime_checkable
 
 from wezparallel.backends.base import Handle
 from wezparallel.errors import WezparallelError
+from wezparallel.plan.actions import Start
 from wezparallel.plan.lifecycle import ExitInfo, State
 from wezparallel.runtime.launch import Launch
 from wezparallel.runtime.supervisor import Supervisor
 from wezparallel.spec.model import ProcessSpec
 
 log = logging.getLogger(__name__)
-
-_DOWN_FOR_GOOD = frozenset({State.FATAL, State.EXITED})
-
 
 @runtime_checkable
 class Retiring(Protocol):
@@ -48,11 +46,19 @@ class StoppedPanes:
         if not isinstance(backend, Retiring) or st is None:
             return
         gone = pid not in self._sup.desired
-        if not gone and st.wanted and st.state not in _DOWN_FOR_GOOD:
+        if not gone and st.wanted and not self._down_for_good(pid, st.state):
             return  # a restart is on its way: the pane keeps its place
         task = asyncio.get_running_loop().create_task(self._retire(backend, pid, gone))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    def _down_for_good(self, pid: str, state: State) -> bool:
+        """FATAL, or EXITED with no start planned (the restart policy restarts an exit after
+        RUNNING from EXITED at once; a failed start waits in BACKOFF)."""
+        if state == State.FATAL:
+            return True
+        return state == State.EXITED and not any(
+            isinstance(a, Start) and a.id == pid for a in self._sup.plan().actions)
 
     async def _retire(self, backend: Retiring, pid: str, gone: bool) -> None:
         try:
