@@ -86,15 +86,30 @@ class TmuxServer:
         gets no answer within `timeout`."""
         argv = self.argv(*args)
         log.debug("tmux: %s", argv)
+        out, err = os.memfd_create("tmux-out"), os.memfd_create("tmux-err")
+        try:
+            code = await self._client(argv, out, err)
+            stdout, stderr = _read_all(out), _read_all(err)
+        finally:
+            os.close(out)
+            os.close(err)
+        if check and code != 0:
+            raise BackendError(self.program, argv, code, stderr)
+        return stdout
+
+    async def _client(self, argv: list[str], out: int, err: int) -> int:
+        """The client's exit code. Its output goes to files, not pipes: a client hands its
+        stdout and stderr to the server, so a stopped server would hold a pipe open, and
+        waiting for its end would hang as long as the server does."""
         try:
             proc = await asyncio.create_subprocess_exec(
-                *argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE, env=_client_env(self.socket_path is not None))
+                *argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+                env=_client_env(self.socket_path is not None))
         except FileNotFoundError:
             raise ProgramNotFound(self.program, "install tmux, or use backend: subprocess")\
                 from None
         try:
-            out, err = await asyncio.wait_for(proc.communicate(), self.timeout)
+            return await asyncio.wait_for(proc.wait(), self.timeout)
         except TimeoutError:
             raise BackendError(self.program, argv, -1, f"no answer within "
                                f"{self.timeout:g}s from the tmux server") from None
@@ -103,10 +118,6 @@ class TmuxServer:
                 with contextlib.suppress(ProcessLookupError):
                     proc.kill()
                 await asyncio.shield(proc.wait())
-        stderr = err.decode(errors="replace")
-        if check and proc.returncode != 0:
-            raise BackendError(self.program, argv, proc.returncode or 0, stderr)
-        return out.decode(errors="replace")
 
     async def alive(self) -> bool:
         """True when a server answers on the socket (a missing server is not an error)."""
@@ -120,6 +131,11 @@ class TmuxServer:
 
     def installed(self) -> bool:
         return shutil.which(self.program) is not None
+
+
+def _read_all(fd: int) -> str:
+    size = os.fstat(fd).st_size
+    return os.pread(fd, size, 0).decode(errors="replace") if size else ""
 
 
 def is_no_server(exc: BackendError) -> bool:

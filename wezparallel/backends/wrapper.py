@@ -147,6 +147,8 @@ class WrappedProcesses:
         path = self.status_path(process_id)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.unlink(missing_ok=True)
+        for stale in path.parent.glob(f"{path.stem}.*.launch"):  # of starts given up on
+            withdraw_launch(stale)
         return path
 
     def status(self, handle: Handle) -> WrapperStatus | None:
