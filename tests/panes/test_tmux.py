@@ -15,7 +15,7 @@ from tests.panes.conftest import Box, Exits, processes_mentioning
 from tests.support import pid_alive
 from wezparallel.backends.base import Handle
 from wezparallel.backends.tmux import TmuxBackend
-from wezparallel.errors import SpawnError
+from wezparallel.errors import BackendError, SpawnError
 from wezparallel.spec.model import ClaudeSpec, Layout, PaneSpec
 
 LOOP = "while read l; do echo \"got: $l\"; done"
@@ -414,3 +414,33 @@ def test_a_retired_pane_leaves_the_layout_keeps_its_screen_and_comes_back(box: B
     assert "I-was-here" in text
     assert len(after) == 3 and all(v[0] == "ws" for v in after.values()), after
     assert near([w for *_, w, _ in after.values()]) and again.pane in after
+
+
+def test_a_start_given_up_on_a_stopped_server_never_runs_later(box: Box) -> None:
+    """The server gets the start's command once it runs again, after we gave up on it: the
+    pane it then makes finds no launch file, so the program does not run behind our back."""
+    backend = TmuxBackend(Exits(), socket_path=box.socket, state_dir=box.state, timeout=0.5)
+    marker = box.root / "ran"
+
+    async def scenario() -> BackendError:
+        await backend.spawn(box.spec("first", "sleep", "30"), ("sleep", "30"), box.log("first"))
+        server = int(box.tmux("display-message", "-p", "#{pid}"))
+        os.kill(server, signal.SIGSTOP)
+        try:
+            with pytest.raises(BackendError) as err:
+                await backend.spawn(box.spec("late", "touch", str(marker)),
+                                    ("touch", str(marker)), box.log("late"))
+        finally:
+            os.kill(server, signal.SIGCONT)
+        # one round trip: the server has handled what the timed-out client sent before it
+        for _ in range(1500):
+            late = [r for r in await backend.list_panes() if r.owner == "ws:late"]
+            if all(r.dead for r in late):  # a late pane's wrapper found nothing and ended
+                break
+            await asyncio.sleep(0.01)
+        return err.value
+
+    err = run(scenario)
+    assert "no answer within 0.5s" in str(err)
+    assert not marker.exists()
+    assert list((box.state / "panes" / "ws").glob("*.launch")) == []
