@@ -48,11 +48,11 @@ async def round_trips(backend: TmuxBackend, handles: list, rounds: int = 20) -> 
     for i in range(rounds):
         h = handles[i % len(handles)]
         t0 = time.perf_counter()
-        backend.send_text(h, f"ping{i}")
+        await backend.send_text(h, f"ping{i}")
         sends.append(time.perf_counter() - t0)
         while True:
             t1 = time.perf_counter()
-            text = backend.capture(h, 20)
+            text = await backend.capture(h, 20)
             captures.append(time.perf_counter() - t1)
             if f"got: ping{i}" in text:
                 break

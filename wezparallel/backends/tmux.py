@@ -30,7 +30,6 @@ import asyncio
 import contextlib
 import logging
 import os
-import shlex
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -42,6 +41,7 @@ from wezparallel.backends.tmux_cmd import (
     SEP,
     TIMEOUT,
     TmuxServer,
+    append_command,
     format_literal,
     is_no_server,
 )
@@ -302,7 +302,7 @@ class TmuxBackend:
         ws = spec.workspace
         session = session_name(ws)
         mine = [r for r in rows if r.session == session and not r.parked]
-        tail = ["pipe-pane", "-o", format_literal(f"cat >> {shlex.quote(str(log_path))}"),
+        tail = ["pipe-pane", "-o", append_command(log_path),
                 SEP, "set-option", "-p", OWNER_OPTION, spec.id]
         if mine:
             split, preset = self._windows.split_args(spec, mine, command)

@@ -26,7 +26,6 @@ import os
 import shlex
 import shutil
 import subprocess
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,10 +62,10 @@ def format_literal(text: str) -> str:
     return text.replace("#", "##")
 
 
-def shell_command(argv: Sequence[str]) -> str:
-    """A command line for an argument tmux gives to `sh -c` after expanding it as a format
-    (`pipe-pane`, `run-shell`): quoted for the shell first, then for the format."""
-    return format_literal(shlex.join(argv))
+def append_command(path: Path) -> str:
+    """The `pipe-pane` command that appends a pane's output to `path`. tmux expands it as a
+    format and then hands it to `sh -c`: quoted for the shell first, then for the format."""
+    return format_literal(f"cat >> {shlex.quote(str(path))}")
 
 
 @dataclass(frozen=True)
