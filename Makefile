@@ -4,8 +4,8 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# Debian packages the tests drive for real (tmux panes, Lua specs, git worktrees).
-DEB_PACKAGES := tmux lua5.4 lua-busted lua-check git
+# Debian packages the tests drive for real (tmux panes, Lua specs, git worktrees, systemd-analyze).
+DEB_PACKAGES := tmux lua5.4 lua-busted lua-check git systemd
 
 .PHONY: run test lint bench deps venv clean lock
 

@@ -51,8 +51,10 @@ class DaemonProcess:
     """A real `wezparallel` daemon in a private directory, driven by the real `wezparctl`."""
 
     def __init__(self, conf_files: dict[str, str] | None = None, backend: str = "subprocess",
-                 root: Path | None = None, watch: bool = True) -> None:
+                 root: Path | None = None, watch: bool = True,
+                 extra: tuple[str, ...] = ()) -> None:
         self.watch = watch
+        self.extra = extra  # more daemon flags
         self.root = root or short_tmpdir()
         self.conf = self.root / "conf.d"
         self.state = self.root / "state"
@@ -73,7 +75,7 @@ class DaemonProcess:
             self.proc = subprocess.Popen(
                 [script("wezparallel"), *self.args(),
                  "--backend", self.backend, "--log-level", "debug",
-                 *([] if self.watch else ["--no-watch"])],
+                 *([] if self.watch else ["--no-watch"]), *self.extra],
                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         if wait:
             retry_until(lambda: self.ctl("ping").returncode == 0, 15, 0.05, "daemon ping")

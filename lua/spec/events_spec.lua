@@ -48,19 +48,43 @@ describe('events.register', function()
   end)
 
   it("refreshes at once when the pane wrapper's user variable changes", function()
-    fake:emit('update-status', window, fake:pane(1))
+    local pane = fake:pane(1, 'api')
+    fake:emit('update-status', window, pane)
     h.daemon(fake, { { id = 'api:claude', state = 'RUNNING', activity = 'waiting' } })
     clock.t = clock.t + 1
-    fake:emit('user-var-changed', window, fake:pane(1), 'wezparallel_activity', 'd2FpdGluZw==')
+    fake:write(pane, Fake.user_var_bytes('wezparallel_state', 'running'), { window })
     assert.equal(2, #fake.calls)
     assert.equal('wp 1 running | agents 0 busy 1 WAITING  0 idle ', window.right_status)
   end)
 
   it('ignores user variables of other programs', function()
-    fake:emit('update-status', window, fake:pane(1))
+    local pane = fake:pane(1, 'api')
+    fake:emit('update-status', window, pane)
     clock.t = clock.t + 1
-    fake:emit('user-var-changed', window, fake:pane(1), 'nvim_mode', 'aW5zZXJ0')
+    fake:write(pane, Fake.user_var_bytes('nvim_mode', 'insert'), { window })
+    assert.equal('insert', pane.user_vars.nvim_mode)
     assert.equal(1, #fake.calls)
+  end)
+
+  it('sees the variables a real pane wrapper writes, on start and on exit', function()
+    local pane = fake:pane(5, 'api')
+    local seen = {}
+    fake.on('user-var-changed', function(_, _, name, value)
+      seen[#seen + 1] = name .. '=' .. value
+    end)
+    fake:write(pane, h.wrapper_output('api', 'web', 'exit 4'), { window })
+    assert.same({ 'wezparallel_id=api:web', 'wezparallel_workspace=api',
+      'wezparallel_state=running', 'wezparallel_id=api:web', 'wezparallel_workspace=api',
+      'wezparallel_state=exited', 'wezparallel_exit=4' }, seen)
+    assert.equal('api:web', pane.user_vars.wezparallel_id)
+    assert.equal(1, #fake.calls) -- refreshes within one interval share one daemon call
+  end)
+
+  it('hears nothing from a pane of a workspace the window does not show', function()
+    local hidden = fake:pane(5, 'ui')
+    fake:write(hidden, Fake.user_var_bytes('wezparallel_state', 'running'), { window })
+    assert.equal('running', hidden.user_vars.wezparallel_state)
+    assert.equal(0, #fake.calls)
   end)
 
   it('toasts a new notice and a newly waiting agent once, in the window that refreshed',
@@ -100,6 +124,56 @@ describe('events.register', function()
 
   it('registers no gui-startup handler unless start_daemon is set', function()
     assert.is_nil(fake.handlers['gui-startup'])
+  end)
+end)
+
+describe('wezparctl attach of a pane in another workspace', function()
+  local fake, window, caller, target
+  before_each(function()
+    fake = h.daemon(Fake.new(), h.samples.FLEET)
+    events.register(h.context(fake, { now = h.clock().now }))
+    window = Fake.window('api')
+    caller = fake:pane(1, 'api')
+    target = fake:pane(12, 'ui')
+  end)
+
+  local function attach_request(pane_id, workspace)
+    local value = string.format('{"pane": "%s", "workspace": "%s"}', pane_id, workspace)
+    fake:write(caller, Fake.user_var_bytes('wezparallel_attach', value), { window })
+  end
+
+  it('switches the window to the workspace and activates the pane', function()
+    attach_request(12, 'ui')
+    assert.same({ name = 'ui' }, Fake.last_action(window, 'SwitchToWorkspace'))
+    assert.equal('ui', window.workspace)
+    assert.is_true(target.activated)
+    assert.equal(0, #fake.calls)
+  end)
+
+  it('only activates a pane of the workspace already shown', function()
+    local here = fake:pane(3, 'api')
+    attach_request(3, 'api')
+    assert.same({}, window.performed)
+    assert.is_true(here.activated)
+  end)
+
+  it('logs a request for a pane the mux does not have, once, without raising', function()
+    attach_request(99, 'ui')
+    attach_request(99, 'ui')
+    assert.equal('api', window.workspace)
+    assert.equal(1, #fake.logs)
+    assert.truthy(fake.logs[1].message:find('no pane 99', 1, true))
+  end)
+
+  it('works with the status bar turned off', function()
+    local quiet = Fake.new()
+    events.register(h.context(quiet, { status = false }))
+    local shown = quiet:pane(12, 'ui')
+    quiet:write(quiet:pane(1, 'api'), Fake.user_var_bytes('wezparallel_attach',
+      '{"pane": "12", "workspace": "ui"}'), { window })
+    assert.equal('ui', window.workspace)
+    assert.is_true(shown.activated)
+    assert.equal(0, #quiet.calls)
   end)
 end)
 

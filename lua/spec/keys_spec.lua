@@ -184,7 +184,7 @@ describe('key actions', function()
   end)
 
   it('broadcast sends to every agent of the focused process\'s workspace', function()
-    press(config, 'b', window, fake:pane(42, { wezparallel_id = 'ui:agent' }))
+    press(config, 'b', window, h.wrapped_pane(fake, 42, 'ui:agent'))
     assert.equal('Prompt for every agent of ui',
       Fake.last_action(window, 'PromptInputLine').description)
     Fake.choose(window, 'PromptInputLine', 'commit now')

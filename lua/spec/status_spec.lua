@@ -125,7 +125,7 @@ describe('status.focused_process', function()
   end)
 
   it('finds any process by the wezparallel_id user variable', function()
-    local pane = fake:pane(42, { wezparallel_id = 'ui:agent' })
+    local pane = h.wrapped_pane(fake, 42, 'ui:agent')
     assert.equal('ui:agent', status.focused_process(data, pane, 'wezparallel').id)
   end)
 

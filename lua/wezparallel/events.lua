@@ -4,6 +4,7 @@
 -- Handlers never raise: a Lua error in `update-status` would be reported by WezTerm every
 -- second. Failures are logged once per distinct message instead.
 
+local show = require 'wezparallel.show'
 local status = require 'wezparallel.status'
 local toasts = require 'wezparallel.toasts'
 
@@ -84,13 +85,20 @@ function M.register(ctx)
     wezterm.on('update-status', function(window, pane)
       refresh(ctx, window, pane, log)
     end)
-    wezterm.on('user-var-changed', function(window, pane, name)
-      if M.is_our_var(opts.user_var_prefix, name) then
-        ctx.client:invalidate()
-        refresh(ctx, window, pane, log)
-      end
-    end)
   end
+  -- WezTerm fires this only for panes of the window's shown workspace: the pane wrappers'
+  -- variables there, and the attach request of `wezparctl attach` run in one of its panes.
+  wezterm.on('user-var-changed', function(window, pane, name, value)
+    if name == show.REQUEST_VAR then
+      local ok, err = pcall(show.request, wezterm, window, pane, value)
+      if not ok then
+        log(tostring(err))
+      end
+    elseif opts.status and M.is_our_var(opts.user_var_prefix, name) then
+      ctx.client:invalidate()
+      refresh(ctx, window, pane, log)
+    end
+  end)
   if opts.start_daemon then
     -- Creates no pane, so WezTerm still spawns its default window after this handler.
     wezterm.on('gui-startup', function()

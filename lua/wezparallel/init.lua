@@ -6,7 +6,8 @@
 --   wezparallel.apply_to_config(config, { --[[ options, see docs/lua.md ]] })
 --
 -- or as a plugin: wezterm.plugin.require 'https://github.com/OWNER/wezparallel'.
--- It talks to the daemon only by running `wezparctl ... --json`.
+-- It talks to the daemon only by running `wezparctl ... --json`. Needs WezTerm 20230408 or newer,
+-- as the daemon's WezTerm backend does.
 
 local client = require 'wezparallel.client'
 local events = require 'wezparallel.events'

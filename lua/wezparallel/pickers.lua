@@ -2,6 +2,8 @@
 -- process, and prompts. Every operation goes through `wezparctl` (via the client); the Lua side
 -- only chooses what to ask for and where to show the answer. `ctx` is { wezterm, client, opts }.
 
+local show = require 'wezparallel.show'
+
 local M = {}
 
 local function notify(wezterm, window, message)
@@ -53,17 +55,9 @@ end
 
 -- Shows the process's own pane when it lives in WezTerm, else attaches (tmux) or follows logs.
 local function focus(ctx, window, pane, p)
-  local wezterm = ctx.wezterm
-  if p.backend == 'wezterm' and p.pane ~= nil then
-    local found, target = pcall(wezterm.mux.get_pane, tonumber(p.pane))
-    if found and target then
-      local ws = p.workspace
-      if ws and window.active_workspace and window:active_workspace() ~= ws then
-        window:perform_action(wezterm.action.SwitchToWorkspace { name = ws }, pane)
-      end
-      target:activate()
-      return
-    end
+  if p.backend == 'wezterm' and p.pane ~= nil
+      and show.pane(ctx.wezterm, window, pane, p.pane, p.workspace) then
+    return
   end
   if p.backend == 'tmux' then
     split_running(ctx, pane, { 'attach', p.id })

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import stat
 from collections.abc import Iterator
@@ -13,7 +12,6 @@ import pytest
 from wezparallel.backends.logfile import (
     LogFollower,
     backup_path,
-    follow,
     open_for_child,
     rotate,
     rotate_if_needed,
@@ -139,15 +137,26 @@ def test_a_follower_waits_for_the_file_and_reopens_a_replaced_one(tmp_path: Path
     f.close()
 
 
-def test_follow_streams_lines_as_they_are_written(log: Path, child_fd: int) -> None:
-    write(child_fd, "old\n")
+def test_a_follower_misses_nothing_across_several_rotations_between_polls(
+        log: Path, child_fd: int) -> None:
+    f = LogFollower(log)
+    write(child_fd, "a\n")
+    assert f.poll() == ["a"]
+    write(child_fd, "b\n")
+    rotate(log)
+    write(child_fd, "c\n")
+    rotate(log)
+    write(child_fd, "d\n")
+    rotate(log)
+    write(child_fd, "e\n")
+    assert f.poll() == ["b", "c", "d", "e"]
+    f.close()
 
-    async def scenario() -> list[str]:
-        stream = follow(log, interval=0.01, from_start=True)
-        got = [await asyncio.wait_for(anext(stream), 10)]
-        write(child_fd, "new\n")
-        got.append(await asyncio.wait_for(anext(stream), 10))
-        await stream.aclose()
-        return got
 
-    assert asyncio.run(scenario()) == ["old", "new"]
+def test_the_backlog_ends_where_the_follower_starts(log: Path, child_fd: int) -> None:
+    write(child_fd, "one\ntwo\n")
+    f = LogFollower(log)  # opened at the end: offset 8
+    write(child_fd, "three\n")  # written after the follower, before the backlog is read
+    assert tail(log, 10, end=f.pos) == ["one", "two"]
+    assert f.poll() == ["three"]
+    f.close()

@@ -18,6 +18,7 @@ import psutil
 import pytest
 
 from tests.support import DaemonProcess, pid_alive, retry_until
+from tests.wezgui import start_gui
 
 FAKES = Path(__file__).parent.parent / "fakes"
 PROGRAM = ("import sys\nprint('ready', flush=True)\n"
@@ -173,12 +174,12 @@ def test_tmux_panes_are_adopted_after_the_daemon_is_killed(adoption: Adopt) -> N
 
 @pytest.fixture
 def wezterm_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """The stand-in first on PATH as `wezterm`; the daemon inherits this environment. Its
-    tmux socket goes in the daemon's directory, known only once the daemon is made, so the
-    test sets FAKE_WEZTERM_TMUX itself."""
+    """The stand-in first on PATH as `wezterm`; the daemon inherits this environment. The
+    GUI's runtime dir and mux socket go in the daemon's directory, known only once the daemon
+    is made, so the test starts the GUI itself."""
     monkeypatch.setenv("PATH", f"{FAKES}{os.pathsep}{os.environ['PATH']}")
     for var in ("WEZTERM_PANE", "WEZTERM_UNIX_SOCKET", "FAKE_WEZTERM_EXIT_BEHAVIOR",
-                "FAKE_WEZTERM_LOG", "TMUX", "TMUX_PANE"):
+                "FAKE_WEZTERM_LOG", "TMUX", "TMUX_PANE", "DISPLAY"):
         monkeypatch.delenv(var, raising=False)
     yield
 
@@ -186,7 +187,8 @@ def wezterm_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 def test_wezterm_panes_are_adopted_after_the_daemon_is_killed(
         adoption: Adopt, wezterm_env: None, monkeypatch: pytest.MonkeyPatch) -> None:
     a = adoption("wezterm")
-    monkeypatch.setenv("FAKE_WEZTERM_TMUX", str(a.root / "wez.sock"))
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(a.root / "run"))
+    start_gui(a.root / "run", a.root / "wez.sock")
     after = _kill_the_daemon_and_start_again(a)
     b = after["b"]
     restarted = _kill_program(a.daemon, "b", b["pid"])

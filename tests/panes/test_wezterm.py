@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from tests.panes.conftest import Box, Exits
+from tests.wezgui import start_gui
 from wezparallel.backends.base import Handle
 from wezparallel.backends.wezterm import WezTermBackend
 from wezparallel.backends.wrapper import PANEWRAP
@@ -24,13 +25,18 @@ from wezparallel.spec.model import Layout, PaneSpec, ProcessSpec
 FAKE = Path(__file__).parent.parent / "fakes" / "wezterm"
 LOOP = "while read l; do echo \"got: $l\"; done"
 SLEEP = ("sleep", "30")
+CLI = ("cli", "--no-auto-start")  # every call: never start a hidden mux server
 
 
 @pytest.fixture
 def wez(box: Box, monkeypatch: pytest.MonkeyPatch) -> Iterator[Box]:
-    monkeypatch.setenv("FAKE_WEZTERM_TMUX", str(box.socket))
+    """A running WezTerm GUI (its mux: the box's tmux server) and nothing pointing at it but
+    its gui-sock in the runtime dir, as for a daemon not started from a WezTerm pane."""
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(box.root / "run"))
     monkeypatch.setenv("FAKE_WEZTERM_LOG", str(box.root / "argv.log"))
-    monkeypatch.delenv("WEZTERM_PANE", raising=False)
+    for var in ("WEZTERM_PANE", "WEZTERM_UNIX_SOCKET", "DISPLAY", "FAKE_WEZTERM_EXIT_BEHAVIOR"):
+        monkeypatch.delenv(var, raising=False)
+    start_gui(box.root / "run", box.socket)
     yield box
 
 
@@ -87,14 +93,14 @@ def test_exact_argv_for_a_window_then_a_split(wez: Box) -> None:
              wez.spec("b", *SLEEP, layout=Layout.COLUMNS)]
     handles = run(lambda: spawn_all(backend, specs))
     assert [h.pane for h in handles] == ["0", "1"]
-    listing = ["cli", "list", "--format", "json"]
+    listing = [*CLI, "list", "--format", "json"]
     assert argvs(wez) == [
         ["--version"], listing,
-        ["cli", "spawn", "--new-window", "--workspace", "ws", "--cwd", str(wez.root), "--",
+        [*CLI, "spawn", "--new-window", "--workspace", "ws", "--cwd", str(wez.root), "--",
          *wrapped(wez, "a", *SLEEP)],
-        ["cli", "set-tab-title", "--pane-id", "0", "ws"],
+        [*CLI, "set-tab-title", "--pane-id", "0", "ws"],
         listing,
-        ["cli", "split-pane", "--pane-id", "0", "--right", "--top-level", "--percent", "50",
+        [*CLI, "split-pane", "--pane-id", "0", "--right", "--top-level", "--percent", "50",
          "--cwd", str(wez.root), "--", *wrapped(wez, "b", *SLEEP)],
     ]
 
@@ -113,7 +119,7 @@ def test_environment_goes_through_the_launch_file(wez: Box) -> None:
         return await wait_text(backend, h, "FOO=bar baz")
 
     assert "FOO=bar baz" in run(scenario)
-    spawn_argv = next(a for a in argvs(wez) if a[1:2] == ["spawn"])
+    spawn_argv = next(a for a in argvs(wez) if a[2:3] == ["spawn"])
     assert not any("FOO" in a for a in spawn_argv)  # not on a command line `ps` shows
 
 
@@ -123,9 +129,9 @@ CHECKS: dict[Layout, Callable[[list[tuple[int, int, int, int]]], bool]] = {
     Layout.ROWS: lambda g: len({lf for lf, *_ in g}) == 1
     and max(h for *_, h in g) - min(h for *_, h in g) <= 2,
     Layout.TILED: lambda g: len({lf for lf, *_ in g}) == 2 and len({t for _, t, *_ in g}) == 2,
-    Layout.MAIN_LEFT: lambda g: g[0][:2] == (0, 0) and g[0][3] == 48
+    Layout.MAIN_LEFT: lambda g: g[0][:2] == (0, 0) and g[0][3] == 24
     and len({lf for lf, *_ in g[1:]}) == 1,
-    Layout.MAIN_TOP: lambda g: g[0][:2] == (0, 0) and g[0][2] == 160
+    Layout.MAIN_TOP: lambda g: g[0][:2] == (0, 0) and g[0][2] == 80
     and len({t for _, t, *_ in g[1:]}) == 1,
 }
 
@@ -195,7 +201,7 @@ def test_with_hold_a_restart_replaces_the_dead_pane(wez: Box,
     first, second = run(scenario)
     live = [p.pane_id for p in make(wez).list_panes()]
     assert live == [second.pane] and first.pane != second.pane
-    assert ["cli", "kill-pane", "--pane-id", first.pane] in argvs(wez)
+    assert [*CLI, "kill-pane", "--pane-id", first.pane] in argvs(wez)
 
 
 async def wait_child(backend: WezTermBackend, handle: Handle) -> int:
@@ -223,9 +229,9 @@ def test_send_then_capture_round_trip_and_broadcast(wez: Box) -> None:
     assert all("got: everyone" in s for s in screens)
     assert "got: solo" not in screens[1]
     log = argvs(wez)
-    assert ["cli", "send-text", "--pane-id", hs[0].pane] in log
-    assert ["cli", "send-text", "--pane-id", hs[0].pane, "--no-paste", "\r"] in log
-    assert ["cli", "get-text", "--pane-id", hs[0].pane, "--start-line", "-40"] in log
+    assert [*CLI, "send-text", "--pane-id", hs[0].pane] in log
+    assert [*CLI, "send-text", "--pane-id", hs[0].pane, "--no-paste", "\r"] in log
+    assert [*CLI, "get-text", "--pane-id", hs[0].pane, "--start-line", "-40"] in log
 
 
 def test_a_fresh_backend_adopts_by_pane_wrapper_pid_and_start_time(wez: Box) -> None:
@@ -276,16 +282,16 @@ def test_a_remote_domain_pane_runs_the_program_directly(wez: Box) -> None:
 
     h, info = run(scenario)
     assert h.pid == 0 and not info.known
-    assert ["cli", "spawn", "--domain-name", "SSHMUX:devbox", "--new-window", "--workspace",
+    assert [*CLI, "spawn", "--domain-name", "SSHMUX:devbox", "--new-window", "--workspace",
             "ws", "--cwd", str(wez.root), "--", *SLEEP] in argvs(wez)
-    assert ["cli", "kill-pane", "--pane-id", h.pane] in argvs(wez)
+    assert [*CLI, "kill-pane", "--pane-id", h.pane] in argvs(wez)
 
 
 def test_attach_activates_and_layout_is_refused_clearly(wez: Box) -> None:
     backend = make(wez)
     h = run(lambda: spawn(backend, wez.spec("a", *SLEEP)))
     assert backend.attach(h, {}) is None
-    assert ["cli", "activate-pane", "--pane-id", h.pane] in argvs(wez)
+    assert [*CLI, "activate-pane", "--pane-id", h.pane] in argvs(wez)
     with pytest.raises(PermanentError, match="cannot re-arrange"):
         backend.apply_layout("ws", Layout.ROWS)
 
@@ -298,8 +304,8 @@ def test_an_old_release_is_refused_naming_the_missing_verbs(
         backend.list_panes()
     assert str(err.value) == (
         f"{FAKE} 20230320 is too old for wezparallel: `wezterm cli` lacks activate-pane "
-        "(since 20230326), set-tab-title (since 20230408); install WezTerm 20230408 or newer, "
-        "or use backend: tmux")
+        "(since 20230326), kill-pane (since 20230326), set-tab-title (since 20230408); "
+        "install WezTerm 20230408 or newer, or use backend: tmux")
     assert argvs(wez) == [["--version"]]
 
 

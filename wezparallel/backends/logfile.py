@@ -12,7 +12,7 @@ empty. Rotation therefore copies the live file to `NAME.1` and truncates the liv
 (logrotate's `copytruncate`). Because the child's descriptor has O_APPEND, its next write lands
 at the new end, offset 0, instead of leaving a hole the size of the old file. The price, as with
 copytruncate, is that bytes written between the copy and the truncation can be lost; the window
-is one copy of at most `max_bytes`, checked every few seconds.
+is one copy of at most `max_bytes`. When to check sizes is `runtime.logrotation`'s business.
 
 Backups are `NAME.1` (newest) to `NAME.{files-1}`; `files` counts the live file too, so disk use
 stays under `max_bytes * files` (default 10 MB x 5).
@@ -20,16 +20,13 @@ stays under `max_bytes * files` (default 10 MB x 5).
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import shutil
-from collections.abc import AsyncGenerator
 from pathlib import Path
 
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024  # bytes before the live file is rotated
 DEFAULT_FILES = 5  # files kept per process, the live one included
-FOLLOW_INTERVAL = 0.25  # seconds between size checks while following
 _BLOCK = 64 * 1024
 
 
@@ -75,22 +72,26 @@ def rotate(path: Path, files: int = DEFAULT_FILES) -> None:
     os.truncate(path, 0)
 
 
-def tail(path: Path, n: int) -> list[str]:
-    """The last `n` lines of the log, reading blocks from the end (a 10 MB log costs one
-    block, not 10 MB). Just after a rotation the live file is short, so the rest comes from
-    the newest backup."""
+def tail(path: Path, n: int, end: int | None = None) -> list[str]:
+    """The last `n` lines of the log before offset `end` (default: its end), reading blocks
+    from the end (a 10 MB log costs one block, not 10 MB). Just after a rotation the live file
+    is short, so the rest comes from the newest backup.
+
+    `end` is what makes `logs -f` lose nothing: the follower is opened first, and the backlog
+    is the text before the follower's starting offset, so each line is in exactly one of them."""
     if n <= 0:
         return []
-    lines = _tail_one(path, n)
+    lines = _tail_one(path, n, end)
     if len(lines) < n:
         lines = _tail_one(backup_path(path, 1), n - len(lines)) + lines
     return lines
 
 
-def _tail_one(path: Path, n: int) -> list[str]:
+def _tail_one(path: Path, n: int, end: int | None = None) -> list[str]:
     try:
         with open(path, "rb") as f:
-            pos = f.seek(0, os.SEEK_END)
+            size = f.seek(0, os.SEEK_END)
+            pos = size if end is None else min(end, size)
             blocks: list[bytes] = []
             newlines = 0
             while pos > 0 and newlines <= n:
@@ -105,29 +106,15 @@ def _tail_one(path: Path, n: int) -> list[str]:
     return data.decode(errors="replace").splitlines()[-n:]
 
 
-async def follow(path: Path, *, interval: float = FOLLOW_INTERVAL,
-                 from_start: bool = False) -> AsyncGenerator[str, None]:
-    """Yield lines appended to `path` from now on (`logs -f`), across rotations.
-
-    When the live file shrinks it was rotated: the part written since our last read is at the
-    end of `NAME.1` (the copy), so it is read from there before starting again at offset 0 of
-    the live file; no line is skipped. A file replaced by another one (new inode) is reopened.
-    Checks the size every `interval` seconds: cheap, and a human reading logs does not notice.
-    """
-    reader = LogFollower(path, from_start=from_start)
-    try:
-        while True:
-            for line in reader.poll():
-                yield line
-            await asyncio.sleep(interval)
-    finally:
-        reader.close()
-
-
 class LogFollower:
-    """The state of one `follow`: an open file, the offset read so far, a partial last line.
+    """The state of one followed log: an open file, the offset read so far, a partial line.
 
-    Separate from the async loop so each step (`poll`) can be driven and tested on its own.
+    `poll` returns what was written since the last call, across rotations: when the live file
+    was rotated (a new `.1`, or the file shrank), the part we had not read yet is at the end of
+    the oldest backup made since, and any later rotations are whole backups in between; they
+    are read, oldest first, before the live file again from offset 0. A file replaced by
+    another one (new inode) is reopened. Waking it up is the caller's business
+    (`runtime.logstream`), so each step can be driven and tested on its own.
     """
 
     def __init__(self, path: Path, *, from_start: bool = False) -> None:
@@ -159,8 +146,7 @@ class LogFollower:
         if self.fd is None or st.st_ino != self.ino:
             self._open(at_end=False)
         elif backup != self.backup or st.st_size < self.pos:
-            # Rotated (each rotation makes a new `.1`): what we had not read yet is in the copy.
-            missed = _read_from(backup_path(self.path, 1), self.pos)
+            missed = self._read_rotated()
             self.pos = 0
         self.backup = backup
         fresh = b""
@@ -168,6 +154,19 @@ class LogFollower:
             fresh = os.pread(self.fd, max(st.st_size - self.pos, 0), self.pos)
             self.pos += len(fresh)
         return self._split(missed + fresh)
+
+    def _read_rotated(self) -> bytes:
+        """The backups made since the last poll, oldest first: each rotation shifted the ones
+        before it, so they are `.1` up to the one before the `.1` we saw last time."""
+        fresh: list[Path] = []
+        n = 1
+        while (ino := _inode(backup_path(self.path, n))) is not None and ino != self.backup:
+            fresh.append(backup_path(self.path, n))
+            n += 1
+        if not fresh:
+            return b""
+        *newer, oldest = fresh
+        return _read_from(oldest, self.pos) + b"".join(_read_from(p, 0) for p in reversed(newer))
 
     def _split(self, data: bytes) -> list[str]:
         """Whole lines only: a line still being written waits for its newline."""

@@ -28,6 +28,7 @@ It is run as a plain script with `python -I -S`, imports only cheap stdlib modul
 
 from __future__ import annotations
 
+import binascii
 import errno
 import os
 import resource
@@ -241,6 +242,7 @@ def run(args: list[str]) -> int:
         write_status(status_file, me, me, None, signal.SIGHUP)
         _die_like(signal.SIGHUP)
     tty = 0 if os.isatty(0) else None
+    announce(status_file, "running")
     child = _spawn(job, tty)
     write_status(status_file, me, child, None, None)
     for pending in _Job.pending:
@@ -254,6 +256,7 @@ def run(args: list[str]) -> int:
     code = os.waitstatus_to_exitcode(status)
     sig = -code if code < 0 else None
     write_status(status_file, me, child, None if sig else code, sig)
+    announce(status_file, "exited", f"signal {sig}" if sig else str(code))
     _give_terminal(tty, os.getpgrp())
     if sig is None:
         return code
@@ -268,6 +271,37 @@ def _die_like(sig: int) -> None:
     if sig != signal.SIGKILL:
         signal.signal(sig, signal.SIG_DFL)
     os.kill(os.getpid(), sig)
+
+
+# --- WezTerm user variables --------------------------------------------------------------------
+
+def user_var(name: str, value: str) -> bytes:
+    """OSC 1337 `SetUserVar=NAME=BASE64(VALUE)`, BEL-terminated: what WezTerm parses
+    (termwiz/src/escape/osc.rs) into a pane's user variable, firing `user-var-changed`."""
+    encoded = binascii.b2a_base64(value.encode(), newline=False)
+    return b"\x1b]1337;SetUserVar=" + name.encode() + b"=" + encoded + b"\x07"
+
+
+def announce(status_file: str, state: str, exit_text: str | None = None, fd: int = 1) -> None:
+    """Tell WezTerm whose pane this is and how it is doing: `wezparallel_id`,
+    `wezparallel_workspace`, `wezparallel_state` (running, exited) and at the end
+    `wezparallel_exit`. The Lua module matches panes by them and refreshes its status when
+    they change. Only in a WezTerm pane (WezTerm sets WEZTERM_PANE, mux/src/domain.rs) and
+    only to a terminal; the process id comes from the status file's place,
+    `.../panes/WORKSPACE/NAME.json`."""
+    if not os.environ.get("WEZTERM_PANE") or not os.isatty(fd):
+        return
+    workspace = os.path.basename(os.path.dirname(status_file))
+    name = os.path.basename(status_file).removesuffix(".json")
+    data = (user_var("wezparallel_id", f"{workspace}:{name}")
+            + user_var("wezparallel_workspace", workspace)
+            + user_var("wezparallel_state", state))
+    if exit_text is not None:
+        data += user_var("wezparallel_exit", exit_text)
+    try:  # noqa: SIM105
+        os.write(fd, data)
+    except OSError:  # the terminal hung up: nobody to tell
+        pass
 
 
 if __name__ == "__main__":

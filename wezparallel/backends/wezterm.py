@@ -31,6 +31,7 @@ import psutil
 from wezparallel.backends import layouts
 from wezparallel.backends.base import ExitCallback, Handle
 from wezparallel.backends.wezterm_cmd import WezTermCli
+from wezparallel.backends.wezterm_gui import WezTermNotRunning, gui_pid
 from wezparallel.backends.wrapper import (
     WrappedProcesses,
     check_startable,
@@ -128,7 +129,12 @@ class WezTermBackend:
         await self._procs.stop(handle, signum, timeout)
 
     def adopt(self, handle: Handle) -> bool:
-        pane = next((p for p in self.list_panes() if p.pane_id == handle.pane), None)
+        try:
+            panes = self.list_panes()
+        except WezTermNotRunning as exc:  # the GUI is gone, and its panes with it
+            log.warning("%s: cannot be adopted: %s", handle.id, exc)
+            return False
+        pane = next((p for p in panes if p.pane_id == handle.pane), None)
         if pane is None or not same_process(handle.pid, handle.create_time) \
                 or not _same_tty(handle.pid, pane.tty_name):
             return False
@@ -177,9 +183,29 @@ class WezTermBackend:
         return "\n".join(text[-lines:] if lines > 0 else [])
 
     def attach(self, handle: Handle, environ: Mapping[str, str]) -> list[str] | None:
-        """WezTerm shows the pane itself: activate it; nothing for the caller to run."""
+        """WezTerm shows the pane itself: activate it; nothing for the caller to run. That
+        makes it the active pane of its tab and window only: whether the GUI shows its
+        workspace is `showing`'s to say (the caller asks the Lua module to switch)."""
         self.cli.run("activate-pane", "--pane-id", _pane(handle))
         return None
+
+    def showing(self, handle: Handle) -> tuple[str, str | None]:
+        """The workspace of the process's pane, and the one the GUI shows (None when no GUI
+        client says): `list-clients` names each client's active workspace, and the GUI is
+        the client whose pid its gui-sock-PID carries."""
+        pane = _pane(handle)
+        workspace = next((p.workspace for p in self.list_panes() if p.pane_id == pane), None)
+        if workspace is None:
+            raise PermanentError(f"{handle.id}: its pane {pane} is gone")
+        gui = gui_pid(self.cli.socket())
+        try:
+            clients = [c for c in json.loads(self.cli.run("list-clients", "--format", "json"))
+                       if isinstance(c, dict) and c.get("workspace")]
+        except ValueError:
+            return workspace, None
+        shown = next((c for c in clients if c.get("pid") == gui), None) \
+            or next(iter(clients), None)
+        return workspace, str(shown["workspace"]) if shown is not None else None
 
     def apply_layout(self, workspace: str, layout: Layout) -> None:
         """`wezterm cli` cannot move existing panes; the layout applies to panes made from now
@@ -205,12 +231,14 @@ class WezTermBackend:
         """A new pane for `spec`: a window for the workspace's first, else a split. A dead pane
         of the same process kept by `exit_behavior = "Hold"` is split, then closed, so the new
         one takes its place."""
-        panes = self._safe_list()
+        panes = {p.pane_id: p for p in self._safe_list()}
         old = self._pane_of.pop(spec.id, None)
-        old = old if old in {p.pane_id for p in panes} else None
-        ours = [p for p in panes if p.pane_id in self._panes_of(spec.workspace)]
+        old = old if old in panes else None
+        # creation order, not `list` order: `list` walks the split tree, where a pane split off
+        # to the left or top comes before the one it was split from
+        ours = [panes[p] for p in self._panes_of(spec.workspace) if p in panes]
         if old is not None:
-            pane = self._split(old, ["--right", "--percent", "50"], spec.cwd, command)
+            pane = self._split(spec, panes[old], ["--right", "--percent", "50"], command)
             self.cli.run("kill-pane", "--pane-id", old)
         elif not ours:
             pane = self.cli.run("spawn", "--new-window", "--workspace", spec.workspace,
@@ -220,14 +248,26 @@ class WezTermBackend:
             layout = self._layout.get(spec.workspace, spec.layout)
             previous = ours[-1].pane_id
             place = layouts.wezterm_placement(layout, spec.pane, [p.box for p in ours], previous)
-            pane = self._split(place.target or ours[0].pane_id,
-                               layouts.wezterm_split_args(place), spec.cwd, command)
+            target = panes.get(place.target or "", ours[0])
+            pane = self._split(spec, target, layouts.wezterm_split_args(place), command)
         self._pane_of[spec.id] = pane
         return pane
 
-    def _split(self, target: str, flags: list[str], cwd: str, command: list[str]) -> str:
-        return self.cli.run("split-pane", "--pane-id", target, *flags, "--cwd", cwd,
-                            "--", *command).strip()
+    def _split(self, spec: ProcessSpec, target: WezPane, flags: list[str],
+               command: list[str]) -> str:
+        try:
+            return self.cli.run("split-pane", "--pane-id", target.pane_id, *flags,
+                                "--cwd", spec.cwd, "--", *command).strip()
+        except BackendError as exc:
+            if "No space for split" not in exc.stderr:
+                raise
+            box = target.box
+            raise SpawnError(
+                f"{spec.id}: WezTerm refused to split pane {target.pane_id} ({box.width}x"
+                f"{box.height} cells) with {' '.join(flags)}: \"No space for split!\". A new "
+                "window is initial_cols x initial_rows (80x24 unless wezterm.lua says "
+                "otherwise) and stays so while its workspace is not shown: use fewer panes, "
+                "smaller pane sizes, or bigger initial_cols/initial_rows") from None
 
     def _panes_of(self, workspace: str) -> list[str]:
         return [pane for pid, pane in self._pane_of.items()

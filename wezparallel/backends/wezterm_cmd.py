@@ -4,15 +4,22 @@ Every call goes through `WezTermCli.run`: the argv is logged at DEBUG, failures 
 `BackendError`/`ProgramNotFound`, and the first call checks the WezTerm version once, so a release
 lacking a verb we use fails with a message naming the verb and the release that added it rather
 than with clap's "unrecognized subcommand" in the middle of a spawn.
+
+Every call passes `--no-auto-start` and names its WezTerm in `WEZTERM_UNIX_SOCKET` (see
+`wezterm_gui`): a call never starts a hidden mux server, and a GUI that went away is replaced by
+the live one before the next call rather than after a failure.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import re
 import subprocess
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from wezparallel.backends.wezterm_gui import find_socket, still_answers
 from wezparallel.errors import BackendError, PermanentError, ProgramNotFound
 
 log = logging.getLogger(__name__)
@@ -20,9 +27,9 @@ log = logging.getLogger(__name__)
 TIMEOUT = 15.0  # seconds one `wezterm cli` call may take before the mux counts as stuck
 
 VERBS_SINCE: dict[str, int] = {
-    "spawn": 20220624, "split-pane": 20220624, "list": 20220624, "kill-pane": 20220624,
-    "send-text": 20220624, "get-text": 20230320, "activate-pane": 20230326,
-    "set-tab-title": 20230408,
+    "spawn": 20220624, "split-pane": 20220624, "list": 20220624, "list-clients": 20220624,
+    "kill-pane": 20230326, "send-text": 20220624, "get-text": 20230320,
+    "activate-pane": 20230326, "set-tab-title": 20230408,
 }
 """Each `wezterm cli` verb the backend uses, and the first release (date) that has it."""
 
@@ -41,15 +48,26 @@ def missing_verbs(release: int) -> list[str]:
 class WezTermCli:
     program: str = "wezterm"
     _checked: bool = field(default=False, repr=False)
+    _socket: Path | None = field(default=None, repr=False)
 
     def run(self, *args: str, stdin: str | None = None) -> str:
-        """Run `wezterm cli ARGS` and return its stdout."""
+        """Run `wezterm cli --no-auto-start ARGS` against the live WezTerm; its stdout."""
         if not self._checked:
             self.check_version()
-        return self._run(["cli", *args], stdin)
+        socket = self.socket()
+        return self._run(["cli", "--no-auto-start", *args], stdin,
+                         {**os.environ, "WEZTERM_UNIX_SOCKET": str(socket)})
+
+    def socket(self) -> Path:
+        """The live WezTerm's socket: the last one while it answers, else found afresh."""
+        if not still_answers(self._socket):
+            self._socket = find_socket(os.environ)
+            log.debug("wezterm: using %s", self._socket)
+        assert self._socket is not None
+        return self._socket
 
     def check_version(self) -> None:
-        out = self._run(["--version"], None)
+        out = self._run(["--version"], None, None)
         self._checked = True
         release = parse_release(out)
         if release is None:  # a source build: trust it
@@ -63,12 +81,13 @@ class WezTermCli:
                 f"{needs}; install WezTerm {max(VERBS_SINCE.values())} or newer, "
                 "or use backend: tmux")
 
-    def _run(self, args: list[str], stdin: str | None) -> str:
+    def _run(self, args: list[str], stdin: str | None,
+             env: dict[str, str] | None) -> str:
         argv = [self.program, *args]
         log.debug("wezterm: %s", argv)
         try:
             done = subprocess.run(argv, input=stdin, capture_output=True, text=True,
-                                  timeout=TIMEOUT,
+                                  timeout=TIMEOUT, env=env,
                                   stdin=subprocess.DEVNULL if stdin is None else None)
         except FileNotFoundError:
             raise ProgramNotFound(self.program, "install WezTerm, or use backend: tmux") \

@@ -29,7 +29,7 @@ COMMANDS: dict[str, str] = {
     "start": "wezparallel.cli.process_cmds:start",
     "stop": "wezparallel.cli.process_cmds:stop",
     "restart": "wezparallel.cli.process_cmds:restart",
-    "logs": "wezparallel.cli.process_cmds:logs",
+    "logs": "wezparallel.cli.log_cmds:logs",
     "plan": "wezparallel.cli.process_cmds:plan",
     "reload": "wezparallel.cli.process_cmds:reload",
     "ping": "wezparallel.cli.process_cmds:ping",
@@ -43,6 +43,7 @@ COMMANDS: dict[str, str] = {
     "lua-path": "wezparallel.cli.lua_cmds:lua_path",
     "wait": "wezparallel.cli.agent_cmds:wait",
     "worktree": "wezparallel.cli.agent_cmds:worktree",
+    "service": "wezparallel.cli.service_cmds:service",
 }
 
 

@@ -23,7 +23,7 @@ log = logging.getLogger("wezparallel")
 
 
 async def serve(paths: Paths, backend: str | None, watch: bool = True,
-                metrics_interval: float = 5.0) -> None:
+                metrics_interval: float = 5.0, metrics_idle_interval: float = 60.0) -> None:
     from wezparallel.backends.escapees import become_subreaper
     from wezparallel.ipc.handlers import handlers_for
     from wezparallel.ipc.server import IpcServer
@@ -31,7 +31,9 @@ async def serve(paths: Paths, backend: str | None, watch: bool = True,
     from wezparallel.runtime.daemon import Daemon, DaemonSettings
 
     become_subreaper()  # orphans of our processes come to us, not init: see `escapees`
-    metrics = MetricsSettings(interval=metrics_interval) if metrics_interval > 0 else None
+    metrics = MetricsSettings(interval=metrics_interval,
+                              idle_interval=max(metrics_interval, metrics_idle_interval)) \
+        if metrics_interval > 0 else None
     daemon = Daemon(DaemonSettings(paths, backend=backend, metrics=metrics))
     server = IpcServer(paths.socket, handlers_for(daemon))
     await server.start()
@@ -73,18 +75,22 @@ async def serve(paths: Paths, backend: str | None, watch: bool = True,
 @click.option("--watch/--no-watch", default=True, show_default=True,
               help="Reload on every save; without it, changes wait for `wezparctl reload`.")
 @click.option("--metrics-interval", type=click.FloatRange(min=0), default=5.0,
-              show_default=True, help="Seconds between metrics passes; 0 turns metrics off.")
+              show_default=True,
+              help="Seconds between metrics passes while someone looks; 0 turns metrics off.")
+@click.option("--metrics-idle-interval", type=click.FloatRange(min=1), default=60.0,
+              show_default=True, help="Seconds between metrics passes while nobody looks.")
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]),
               default="info", show_default=True)
 @click.version_option(__version__, prog_name="wezparallel")
 def cli(conf_dir: Path | None, state_dir: Path | None, socket_path: Path | None,
-        backend: str | None, watch: bool, metrics_interval: float, log_level: str) -> None:
+        backend: str | None, watch: bool, metrics_interval: float,
+        metrics_idle_interval: float, log_level: str) -> None:
     """Run the wezparallel daemon: supervise the processes the workspace files describe."""
     logging.basicConfig(stream=sys.stderr, level=log_level.upper(),
                         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
     paths = Paths.resolve(conf_dir, state_dir, socket_path)
     try:
-        asyncio.run(serve(paths, backend, watch, metrics_interval))
+        asyncio.run(serve(paths, backend, watch, metrics_interval, metrics_idle_interval))
     except WezparallelError as exc:
         click.echo(f"wezparallel: {exc}", err=True)
         sys.exit(1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shlex
 import sys
+import time
 from typing import Any
 
 import click
@@ -74,11 +75,13 @@ def capture(ctx: click.Context, process_id: str, lines: int, as_json: bool) -> N
 @click.pass_context
 def attach(ctx: click.Context, process_id: str, print_only: bool) -> None:
     """Show a process's pane: tmux attaches (or switches) this terminal to it, WezTerm
-    activates it."""
+    activates it (and, through the wezparallel Lua module, switches to its workspace)."""
     environ = {k: os.environ[k] for k in ATTACH_ENVIRON if k in os.environ}
     result = call(ctx, "attach", {"id": process_id, "environ": environ})
     argv: list[str] | None = result["argv"]
     if argv is None:
+        if result.get("shown") is False:
+            _switch_workspace(ctx, result, environ)
         click.echo(f"activated the pane of {result['id']}")
         return
     if print_only:
@@ -90,6 +93,23 @@ def attach(ctx: click.Context, process_id: str, print_only: bool) -> None:
     except OSError as exc:
         click.echo(f"wezparctl: cannot run {argv[0]}: {exc.strerror}", err=True)
         sys.exit(EXIT_FAILED)
+
+
+def _switch_workspace(ctx: click.Context, result: dict[str, Any],
+                      environ: dict[str, str]) -> None:
+    """The pane lives in a WezTerm workspace the GUI does not show: ask the Lua module to
+    switch (see workspace_switch), wait until the daemon sees it shown, else fail clearly."""
+    from wezparallel.cli import workspace_switch as ws
+
+    asked = ws.request(str(result["pane"]), str(result["workspace"]), environ)
+    deadline = time.monotonic() + (ws.WAIT if asked else 0)
+    while time.monotonic() < deadline:
+        time.sleep(0.1)
+        if call(ctx, "attach", {"id": result["id"], "environ": environ}).get("shown"):
+            return
+    click.echo(f"wezparctl: {ws.not_shown(result['id'], result['workspace'], asked)}",
+               err=True)
+    sys.exit(EXIT_FAILED)
 
 
 @click.command()

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from wezparallel.cli import format as fmt
-from wezparallel.cli.remote import call, print_json, stream
+from wezparallel.cli.remote import call, print_json
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 
@@ -53,25 +53,6 @@ def _change_command(verb: str) -> click.Command:
 start = _change_command("start")
 stop = _change_command("stop")
 restart = _change_command("restart")
-
-
-@click.command()
-@click.argument("process_id")
-@click.option("-n", "--lines", type=int, default=50, show_default=True)
-@click.option("-f", "--follow", is_flag=True, help="Keep printing new output.")
-@click.pass_context
-def logs(ctx: click.Context, process_id: str, lines: int, follow: bool) -> None:
-    """Print what a process wrote (stdout and stderr)."""
-    params: dict[str, Any] = {"id": process_id, "lines": lines}
-    if not follow:
-        for line in call(ctx, "logs", params)["lines"]:
-            click.echo(line)
-        return
-    try:
-        for line in stream(ctx, "logs", params | {"follow": True}):
-            click.echo(line)
-    except KeyboardInterrupt:
-        pass
 
 
 def _plan_lines(result: dict[str, Any]) -> list[str]:

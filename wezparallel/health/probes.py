@@ -19,11 +19,11 @@ import enum
 import os
 import re
 import signal
+import ssl
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from wezparallel import tls
 from wezparallel.spec.model import HealthProbe
 
 
@@ -139,10 +139,7 @@ async def check_http(url: str, timeout: float) -> ProbeResult:
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     request = (f"GET {target} HTTP/1.1\r\nHost: {parts.netloc}\r\nConnection: close\r\n"
                "User-Agent: wezparallel-health\r\n\r\n").encode()
-    if parts.scheme == "https":
-        call = asyncio.to_thread(_https_status, parts.hostname, port, request, timeout)
-    else:
-        call = _http_status(parts.hostname, port, request)
+    call = _http_status(parts.hostname, port, request, https=parts.scheme == "https")
     try:
         status = await asyncio.wait_for(call, timeout)
     except TimeoutError:
@@ -156,8 +153,10 @@ async def check_http(url: str, timeout: float) -> ProbeResult:
     return ProbeResult(False, f"GET {url}: HTTP {status}")
 
 
-async def _http_status(host: str, port: int, request: bytes) -> int:
-    reader, writer = await asyncio.open_connection(host, port)
+async def _http_status(host: str, port: int, request: bytes, *, https: bool) -> int:
+    context = _tls_context() if https else None
+    reader, writer = await asyncio.open_connection(
+        host, port, ssl=context, server_hostname=host if https else None)
     try:
         writer.write(request)
         await writer.drain()
@@ -168,17 +167,10 @@ async def _http_status(host: str, port: int, request: bytes) -> int:
             await writer.wait_closed()
 
 
-def _https_status(host: str, port: int, request: bytes, timeout: float) -> int:
-    """Blocking, for a worker thread: asyncio's own TLS would need `ssl` loaded before
-    asyncio, which the daemon avoids (see wezparallel/tls.py)."""
-    import socket
-
-    context = tls.load().create_default_context()
-    with socket.create_connection((host, port), timeout=timeout) as raw, \
-            context.wrap_socket(raw, server_hostname=host) as conn:
-        conn.sendall(request)
-        with conn.makefile("rb") as answer:
-            return _status(answer.readline(65536))
+def _tls_context() -> ssl.SSLContext:
+    """The system's trust store, as any https client would use; built per check so a
+    certificate file that changed (SSL_CERT_FILE, a renewed CA bundle) is read again."""
+    return ssl.create_default_context()
 
 
 def _status(line: bytes) -> int:

@@ -26,9 +26,15 @@ def parse_duration(text: str) -> float:
 
 @dataclass(frozen=True)
 class MetricsSettings:
-    """How often to sample and how long to keep what was sampled."""
+    """How often to sample and how long to keep what was sampled.
 
-    interval: float = 5.0  # seconds between sampler passes
+    Sampling is fast only while someone looks (`top`, `metrics`, a status with CPU columns):
+    a pass over 100 process trees costs a few ms of CPU, which at 5 s is most of an idle
+    daemon's CPU, and a minute is plenty for history nobody is watching."""
+
+    interval: float = 5.0  # seconds between passes while someone is looking
+    idle_interval: float = 60.0  # seconds between passes while nobody is
+    watch_grace: float = 30.0  # seconds a look keeps the fast interval going
     raw_retention: float = DAY  # seconds raw samples are kept (24 h)
     aggregate_retention: float = 7 * DAY  # seconds one-minute aggregates are kept (7 d)
     db_path: Path | None = None  # SQLite file; None: <state dir>/metrics.sqlite
@@ -37,9 +43,16 @@ class MetricsSettings:
     busy_timeout: float = 0.5  # seconds a write waits for a lock before history gives up
 
     def __post_init__(self) -> None:
-        for name in ("interval", "raw_retention", "aggregate_retention", "raw_query_span"):
+        for name in ("interval", "idle_interval", "raw_retention", "aggregate_retention",
+                     "raw_query_span"):
             if getattr(self, name) <= 0:
                 raise PermanentError(f"metrics {name} must be positive, got {getattr(self, name)}")
+
+    def next_pass(self, last_pass: float, now: float, watched_until: float) -> float:
+        """When the pass after `last_pass` is due (monotonic seconds): the fast interval while
+        a look is recent, else the idle one; never slower than the fast one."""
+        step = self.interval if now < watched_until else max(self.interval, self.idle_interval)
+        return last_pass + step
 
     def database(self, state_dir: Path) -> Path:
         """Where history lives: the configured file, else one in the state dir."""

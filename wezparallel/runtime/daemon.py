@@ -8,6 +8,7 @@ which is what makes `wezparctl plan` show exactly what `reload` will do.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import os
 from collections.abc import Mapping
@@ -18,7 +19,6 @@ from typing import TYPE_CHECKING
 from wezparallel.backends.base import Backend, ExitCallback, Handle
 from wezparallel.backends.select import resolve_auto
 from wezparallel.clock import Clock, SystemClock
-from wezparallel.digest import sha256_hex
 from wezparallel.errors import WezparallelError
 from wezparallel.metrics.settings import MetricsSettings
 from wezparallel.paths import Paths, ensure_private_dir
@@ -31,6 +31,7 @@ from wezparallel.runtime.agents import AgentTracker
 from wezparallel.runtime.config import ConfigSnapshot
 from wezparallel.runtime.health import HealthRunner
 from wezparallel.runtime.launch import Launcher
+from wezparallel.runtime.logrotation import LogRotator, RotationSettings
 from wezparallel.runtime.notices import Notices
 from wezparallel.runtime.persist import Persistence, fingerprint
 from wezparallel.runtime.registry import BackendFactory, BackendRegistry
@@ -39,6 +40,7 @@ from wezparallel.runtime.stopped_panes import StoppedPanes
 from wezparallel.runtime.supervisor import Supervisor
 
 if TYPE_CHECKING:
+    from wezparallel.runtime.logstream import LogWatch
     from wezparallel.runtime.metrics import MetricsRunner
 
 log = logging.getLogger(__name__)
@@ -49,7 +51,7 @@ class DaemonSettings:
     paths: Paths
     backend: str | None = None  # what `backend: auto` means; None: detect
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
-    log_rotate_interval: float = 30.0  # seconds between log size checks
+    log_rotation: RotationSettings = field(default_factory=RotationSettings)
     metrics: MetricsSettings | None = field(default_factory=MetricsSettings)  # None: off
 
 
@@ -66,7 +68,7 @@ def tmux_socket(state_dir: Path) -> Path:
     path = state_dir / "tmux.sock"
     if len(os.fsencode(path.absolute())) < 100:
         return path
-    digest = sha256_hex(os.fsencode(state_dir.absolute()))[:12]
+    digest = hashlib.sha256(os.fsencode(state_dir.absolute())).hexdigest()[:12]
     private = Path(f"/tmp/wezparallel-{os.getuid()}")
     ensure_private_dir(private)
     return private / f"tmux-{digest}.sock"
@@ -111,6 +113,7 @@ class Daemon:
         self.stopped = asyncio.Event()
         self.leave_running = False
         self.metrics: MetricsRunner | None = None
+        self._log_watch: LogWatch | None = None
         if settings.metrics is not None:
             from wezparallel.runtime.metrics import MetricsRunner
 
@@ -180,7 +183,9 @@ class Daemon:
     async def run(self) -> None:
         """Serve until `stopped` is set (a signal or the `shutdown` command)."""
         loop_task = asyncio.create_task(self.supervisor.run(), name="reconcile")
-        tasks = [loop_task, asyncio.create_task(self._rotate_logs(), name="log-rotation")]
+        rotator = LogRotator(lambda: map(self.supervisor.log_path, list(self.supervisor.statuses)),
+                             self.settings.log_rotation, self.clock.monotonic)
+        tasks = [loop_task, asyncio.create_task(rotator.run(), name="log-rotation")]
         if self.metrics is not None:
             tasks.append(asyncio.create_task(self.metrics.run(), name="metrics"))
         try:
@@ -197,18 +202,17 @@ class Daemon:
             await self.registry.close(leave_running=self.leave_running)
             if self.metrics is not None:
                 self.metrics.close()
+            if self._log_watch is not None:
+                self._log_watch.close()
+
+    def log_watch(self) -> LogWatch:
+        """The inotify watch behind `logs -f`, started by the first follower."""
+        if self._log_watch is None:
+            from wezparallel.runtime.logstream import LogWatch
+
+            self._log_watch = LogWatch()
+        return self._log_watch
 
     def request_shutdown(self, *, leave_running: bool = False) -> None:
         self.leave_running = leave_running
         self.stopped.set()
-
-    async def _rotate_logs(self) -> None:
-        from wezparallel.backends.logfile import rotate_if_needed
-
-        while True:
-            await asyncio.sleep(self.settings.log_rotate_interval)
-            for pid in list(self.supervisor.statuses):
-                try:
-                    rotate_if_needed(self.supervisor.log_path(pid))
-                except OSError as exc:
-                    log.warning("%s: log rotation failed: %s", pid, exc)

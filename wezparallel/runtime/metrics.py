@@ -1,9 +1,13 @@
 """Sampling on a timer, in a worker thread, so the reconcile loop never waits on /proc or
-SQLite; the latest snapshot is kept for `status` and `top`, and every pass goes to history."""
+SQLite; the latest snapshot is kept for `status` and `top`, and every pass goes to history.
+
+The timer runs fast only while someone looks (`watched()`), otherwise at the idle interval;
+a look after a long quiet spell gets a pass at once rather than numbers a minute old."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from pathlib import Path
 
@@ -28,6 +32,8 @@ class MetricsRunner:
         self._disk_paths = (state_dir, *disk_paths)
         self.latest: Snapshot | None = None
         self._last_prune = 0.0
+        self._watched_until = float("-inf")  # monotonic
+        self._looked = asyncio.Event()
 
     def targets(self) -> dict[str, Target]:
         return {pid: (h.pid, h.create_time) for pid, h in self._sup.handles.items()}
@@ -42,11 +48,32 @@ class MetricsRunner:
             self._last_prune = now
         return snapshot
 
+    def watched(self) -> None:
+        """Someone is looking at CPU and memory: sample at the fast interval for a while."""
+        now = self._clock.monotonic()
+        if now >= self._watched_until:
+            self._looked.set()  # the timer may be in a long idle wait: shorten it
+        self._watched_until = now + self.settings.watch_grace
+
+    @property
+    def fast(self) -> bool:
+        return self._clock.monotonic() < self._watched_until
+
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
+        # The first pass comes one fast interval after start: a fresh daemon is spawning, and
+        # the first `status` should already have numbers.
+        idle_step = max(self.settings.idle_interval, self.settings.interval)
+        last_pass = self._clock.monotonic() + self.settings.interval - idle_step
         while True:
-            # First wait, then sample: a fresh daemon spends its first moments spawning.
-            await asyncio.sleep(self.settings.interval)
+            now = self._clock.monotonic()
+            delay = self.settings.next_pass(last_pass, now, self._watched_until) - now
+            if delay > 0:
+                self._looked.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._looked.wait(), delay)
+                continue
+            last_pass = now
             try:
                 self.latest = await loop.run_in_executor(None, self.sample_once)
             except OSError as exc:  # /proc or the disk said no: skip this pass, keep going

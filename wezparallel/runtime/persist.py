@@ -8,6 +8,7 @@ adopted after the config changed under a dead daemon is restarted rather than ke
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -15,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 from wezparallel.backends.base import Handle
-from wezparallel.digest import sha256_hex
 from wezparallel.plan.lifecycle import ProcessStatus
 from wezparallel.runtime.statefile import StateFile
 from wezparallel.spec.model import RESTART_FIELDS, ProcessSpec
@@ -28,7 +28,7 @@ def fingerprint(spec: ProcessSpec) -> str:
     """Cached per (frozen, hashable) spec: the state is saved after every change, and hashing
     a thousand specs each time would sit on the path of every crash recovery."""
     shape = repr(tuple((name, getattr(spec, name)) for name in sorted(RESTART_FIELDS)))
-    return sha256_hex(shape.encode())[:16]
+    return hashlib.sha256(shape.encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,6 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from wezparallel.errors import Problem
-from wezparallel.spec import quickcheck
 from wezparallel.spec.yamlsource import Document, YamlPath
 
 if TYPE_CHECKING:  # jsonschema costs 60 ms to import (referencing, attrs, rpds): only `check`
@@ -55,12 +54,7 @@ def _validator() -> Draft202012Validator:
 
 
 def check(doc: Document) -> list[Problem]:
-    """Every schema problem of `doc`, each reduced to its real cause and located.
-
-    A document the quick check finds valid is valid (tested against jsonschema), and then
-    jsonschema is not even imported: that keeps it out of a daemon whose files are fine."""
-    if quickcheck.is_valid(doc.data, schema()):
-        return []
+    """Every schema problem of `doc`, each reduced to its real cause and located."""
     from jsonschema.exceptions import best_match
 
     problems: dict[tuple[int, int, str], Problem] = {}

@@ -60,6 +60,32 @@ function M.calls_of(fake, verb)
   return out
 end
 
+--- A pane whose wrapper announced process `id` the way panewrap.py does: by writing
+--- OSC 1337 SetUserVar sequences to its terminal.
+function M.wrapped_pane(fake, pane_id, id)
+  local pane = fake:pane(pane_id)
+  fake:write(pane, Fake.user_var_bytes('wezparallel_id', id))
+  return pane
+end
+
+--- What the real pane wrapper (wezparallel/backends/panewrap.py) writes to a WezTerm pane's
+--- terminal around `sh -c SCRIPT`, for process WORKSPACE:NAME: run under `script` so that it
+--- has a terminal, with WEZTERM_PANE set as WezTerm sets it.
+function M.wrapper_output(workspace, name, script)
+  local dir = os.tmpname()
+  os.remove(dir)
+  local status = dir .. '/panes/' .. workspace .. '/' .. name .. '.json'
+  assert(os.execute('mkdir -p ' .. dir .. '/panes/' .. workspace))
+  local inner = string.format("env WEZTERM_PANE=5 python3 -I -S %s --status-file %s -- sh -c '%s'",
+    '../wezparallel/backends/panewrap.py', status, script)
+  local pipe = assert(io.popen('script -qec "' .. inner .. '" /dev/null', 'r'))
+  local out = pipe:read('a')
+  pipe:close()
+  os.execute('rm -rf ' .. dir)
+  assert(out:find('SetUserVar', 1, true), 'the wrapper wrote no user variable: ' .. out)
+  return out
+end
+
 --- Loads the top-level module against `fake` (as `require 'wezterm'` would return it).
 function M.load_module(fake)
   package.loaded.wezterm = fake

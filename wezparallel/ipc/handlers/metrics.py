@@ -14,6 +14,8 @@ from wezparallel.runtime.status import resolve_ids
 def handlers(d: Daemon) -> dict[str, Callable[[dict[str, Any]], Awaitable[Any]]]:
     async def metrics_snapshot(params: dict[str, Any]) -> Any:
         runner = d.metrics
+        if runner is not None:
+            runner.watched()
         if runner is None or runner.latest is None:
             raise RemoteError("failed", "no metrics yet: the first pass has not run")
         return runner.latest.to_json()
@@ -22,6 +24,7 @@ def handlers(d: Daemon) -> dict[str, Callable[[dict[str, Any]], Awaitable[Any]]]
         runner = d.metrics
         if runner is None:
             raise RemoteError("failed", "metrics are off in this daemon")
+        runner.watched()
         (pid,) = resolve_ids(d, [p.string(params, "id")])[:1]
         since = p.number(params, "since_seconds", 3600.0)
         now = d.clock.wall()

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any, Protocol, runtime_checkable
 
 from wezparallel.backends.base import Handle, resolved
-from wezparallel.errors import BackendError, RemoteError
+from wezparallel.errors import BackendError, RemoteError, WezparallelError
 from wezparallel.ipc.handlers import params as p
 from wezparallel.plan.lifecycle import State
 from wezparallel.runtime.daemon import Daemon
@@ -195,7 +195,21 @@ def _attach(d: Daemon, params: dict[str, Any]) -> dict[str, Any]:
     handle = _last_pane(d, pid)
     if handle is None or handle.pane is None:
         raise RemoteError("failed", f"{pid} is {_state(d, pid)}: it has no pane to attach to")
-    return {"id": pid, "pane": handle.pane, "argv": backend.attach(handle, environ)}
+    result = {"id": pid, "pane": handle.pane, "argv": backend.attach(handle, environ)}
+    return result | _showing(backend, handle)
+
+
+def _showing(backend: PaneBackend, handle: Handle) -> dict[str, Any]:
+    """Where a backend can tell (WezTerm): the pane's workspace and whether the terminal shows
+    it (null: cannot tell), so the caller can ask for a switch and say when none happened."""
+    showing = getattr(backend, "showing", None)
+    if not callable(showing):
+        return {}
+    try:
+        workspace, shown = showing(handle)
+    except WezparallelError:
+        return {}
+    return {"workspace": workspace, "shown": None if shown is None else shown == workspace}
 
 
 # --- layout ------------------------------------------------------------------------------------

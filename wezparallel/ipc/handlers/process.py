@@ -17,6 +17,8 @@ DEFAULT_TIMEOUT = 30.0  # seconds a start/stop/restart waits for its outcome
 def handlers(d: Daemon) -> dict[str, Callable[[dict[str, Any]], Awaitable[Any]]]:
     async def status(params: dict[str, Any]) -> Any:
         patterns = params.get("patterns") or None
+        if d.metrics is not None:
+            d.metrics.watched()  # a person or script reading CPU and memory columns
         return status_object(d, patterns)
 
     async def start(params: dict[str, Any]) -> Any:
@@ -67,22 +69,39 @@ async def _change(d: Daemon, params: dict[str, Any], verb: str) -> dict[str, Any
 
 
 async def _logs(d: Daemon, params: dict[str, Any]) -> Any:
-    from wezparallel.backends.logfile import follow, tail
-
-    (pid,) = resolve_ids(d, [p.string(params, "id")])[:1]
+    """One process (`id`: lines are strings, as before) or many (`ids` patterns, default all:
+    items are `{"id", "time", "line"}`), the backlog of each, then, with `follow`, new lines."""
+    single = "id" in params
+    ids = resolve_ids(d, [p.string(params, "id")] if single
+                      else p.ids(params) if "ids" in params else ["all"])
     lines = int(p.number(params, "lines", 50))
-    path = d.supervisor.log_path(pid)
+    if not params.get("follow"):
+        if single:
+            return {"id": ids[0], "lines": await resolved(_recent(d, ids[0], lines, None))}
+        return {"logs": [{"id": i, "lines": await resolved(_recent(d, i, lines, None))}
+                         for i in ids]}
+    from wezparallel.runtime.logstream import stream_lines
+
+    sources = [(i, d.supervisor.log_path(i)) for i in ids]
+    items = stream_lines(sources, lines, d.log_watch(), d.clock.wall,
+                         recent=lambda i, _path, n, end: _recent(d, i, n, end))
+
+    async def as_json() -> AsyncIterator[Any]:
+        async for item in items:
+            yield item.line if single else item.to_json()
+
+    return as_json()
+
+
+def _recent(d: Daemon, pid: str, lines: int,
+            end: int | None) -> list[str] | Awaitable[list[str]]:
+    """A pane's screen while it exists (full-screen programs are unreadable as a byte log),
+    else the log file's last lines before `end`."""
+    from wezparallel.backends.logfile import tail
+
     backend = d.supervisor.backend_of(pid)
     handle = d.supervisor.handles.get(pid)
-    recent = await resolved(backend.read_output(handle, path, lines)) if backend \
-        else tail(path, lines)
-    if not params.get("follow"):
-        return {"id": pid, "lines": recent}
-
-    async def stream() -> AsyncIterator[str]:
-        for line in recent:
-            yield line
-        async for line in follow(path):
-            yield line
-
-    return stream()
+    path = d.supervisor.log_path(pid)
+    if backend is not None and handle is not None and handle.pane is not None:
+        return backend.read_output(handle, path, lines)  # awaitable for tmux: see `resolved`
+    return tail(path, lines, end=end)
