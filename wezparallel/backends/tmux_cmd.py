@@ -44,6 +44,7 @@ SEP = _Separator(";")
 """Separates tmux commands inside one invocation."""
 
 TIMEOUT = 15.0  # seconds a single tmux client may take before we call the server stuck
+REAP_GRACE = 2.0  # seconds to wait for a killed client's exit to be reported
 
 _NO_SERVER = ("no server running", "error connecting to", "no sessions",
               "server exited unexpectedly")  # asked while it was shutting down
@@ -116,7 +117,11 @@ class TmuxServer:
             if proc.returncode is None:  # timed out or cancelled: no client left behind
                 with contextlib.suppress(ProcessLookupError):
                     proc.kill()
-                await asyncio.shield(proc.wait())
+                try:  # bounded: a loop shutting down may never report the exit
+                    await asyncio.wait_for(asyncio.shield(proc.wait()), REAP_GRACE)
+                except TimeoutError:
+                    log.warning("tmux client %d: no exit reported %.0fs after SIGKILL",
+                                proc.pid, REAP_GRACE)
 
     async def alive(self) -> bool:
         """True when a server answers on the socket (a missing server is not an error)."""

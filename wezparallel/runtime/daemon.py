@@ -109,8 +109,9 @@ class Daemon:
         self.screen = ScreenPoller(self.supervisor, self.agents, self.clock)
         # after the tracker: it forgets a hook-less agent that the poller then takes on
         self.supervisor.observers += [self.launcher, self.agents, self.health, self.screen]
-        self.supervisor.observers.append(StoppedPanes(self.supervisor))
         self.stopped = asyncio.Event()
+        self.stopped_panes = StoppedPanes(self.supervisor, self.stopped)
+        self.supervisor.observers.append(self.stopped_panes)
         self.leave_running = False
         self.metrics: MetricsRunner | None = None
         self._log_watch: LogWatch | None = None
@@ -199,6 +200,7 @@ class Daemon:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            await self.stopped_panes.close()
             await self.registry.close(leave_running=self.leave_running)
             if self.metrics is not None:
                 self.metrics.close()

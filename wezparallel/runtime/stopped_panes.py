@@ -33,8 +33,9 @@ class Retiring(Protocol):
 class StoppedPanes:
     """A supervisor observer (see `Supervisor.observers`)."""
 
-    def __init__(self, supervisor: Supervisor) -> None:
+    def __init__(self, supervisor: Supervisor, shutting_down: asyncio.Event) -> None:
         self._sup = supervisor
+        self._shutting_down = shutting_down  # then the backends close the panes themselves
         self._tasks: set[asyncio.Task[None]] = set()
 
     def process_up(self, spec: ProcessSpec, handle: Handle, launch: Launch | None) -> None:
@@ -43,7 +44,7 @@ class StoppedPanes:
     def process_down(self, pid: str, exit: ExitInfo) -> None:
         backend = self._sup.backend_of(pid)
         st = self._sup.statuses.get(pid)
-        if not isinstance(backend, Retiring) or st is None:
+        if not isinstance(backend, Retiring) or st is None or self._shutting_down.is_set():
             return
         gone = pid not in self._sup.desired
         if not gone and st.wanted and not self._down_for_good(pid, st.state):
@@ -65,3 +66,11 @@ class StoppedPanes:
             await backend.retire(pid, gone=gone)
         except WezparallelError as exc:
             log.debug("%s: cannot move its pane out of the layout: %s", pid, exc)
+
+    async def close(self) -> None:
+        """Cancel what is under way and wait for it, before the backends close."""
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=5.0)
