@@ -3,3 +3,4 @@ std = 'lua54'
 max_line_length = 100
 files['lua/spec'] = { std = '+busted' }
 files['lua/e2e'] = { std = '+busted' }
+files['lua/bench'] = { std = '+busted' }

@@ -12,7 +12,8 @@ supervisord comes from PyPI (`supervisor==4.3.0`), installed on first use into i
 Families, one module each: `footprint` (cold start, RSS, idle CPU), `sampling`
 (idle CPU with wezparallel's metrics off), `control` (status round
 trips), `recovery` (crash -> new pid), `reload` (save -> new pid), `scale` (1000 processes),
-`panes` (tmux, wezparallel only). `harness` measures (time, /proc), `session` is what a
+`panes` (tmux, wezparallel only), `statusbar` (the WezTerm status bar's cost per refresh,
+wezparallel only). `harness` measures (time, /proc), `session` is what a
 workload asks of a daemon, `sup_driver` / `wez_driver` answer it for each tool, `suite` runs
 the families, `results` renders the table. Figures are figures, never pass/fail.
 """

@@ -48,6 +48,10 @@ class Session(Protocol):
     def state_of(self, name: str) -> Observed | None:
         """One process, for tight polling (may reuse a connection); None if not answering."""
 
+    def look(self) -> None:
+        """One refresh of a live view of the processes, as a `top` makes every 2 s
+        (wezparallel: `metrics_snapshot`; supervisord: `getAllProcessInfo`)."""
+
     def status_command(self) -> list[str]:
         """argv of the `status` command a user types."""
 

@@ -14,7 +14,17 @@ from types import ModuleType
 
 import psutil
 
-from benchmarks import control, footprint, harness, panes, recovery, reload, sampling, scale
+from benchmarks import (
+    control,
+    footprint,
+    harness,
+    panes,
+    recovery,
+    reload,
+    sampling,
+    scale,
+    statusbar,
+)
 from benchmarks.results import SUP, WEZ, Figure, Measured, Row
 from benchmarks.session import Tool
 from wezparallel.errors import WezparallelError
@@ -46,13 +56,15 @@ def _plain(t: Tools) -> dict[str, Tool | None]:
 
 
 FAMILIES = (
-    Family("footprint", footprint, _plain),
+    Family("footprint", footprint,
+           lambda t: {SUP: t.supervisord, WEZ: t.wezparallel_watching}),
     Family("sampling", sampling, lambda t: {SUP: t.supervisord, WEZ: t.wezparallel_quiet}),
     Family("control", control, _plain),
     Family("recovery", recovery, _plain),
     Family("reload", reload, lambda t: {SUP: t.supervisord, WEZ: t.wezparallel_watching}),
     Family("scale", scale, _plain),
     Family("panes", panes, lambda t: {WEZ: t.wezparallel_tmux}),
+    Family("statusbar", statusbar, lambda t: {WEZ: t.wezparallel}),
 )
 
 

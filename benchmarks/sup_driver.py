@@ -138,6 +138,10 @@ class SupervisordSession:
             return None
         return {str(i["name"]): _observed(i) for i in infos}
 
+    def look(self) -> None:
+        with rpc(self.socket) as proxy:
+            proxy.supervisor.getAllProcessInfo()
+
     def state_of(self, name: str) -> Observed | None:
         if self._poller is None:
             self._poller = rpc(self.socket)

@@ -20,9 +20,12 @@ BIN = Path(sys.executable).parent
 
 
 def render_workspace(programs: Mapping[str, str]) -> str:
-    """One workspace file, set like the supervisord programs: no start delay, always restarted."""
+    """One workspace file, set like the supervisord programs: no start delay, always restarted,
+    and at once after any run (`reset_after: 0`, supervisord's rule), or the crash-recovery
+    figure would time our crash-loop backoff instead of the restart."""
     lines = [f"workspace: {WORKSPACE}", "processes:"]
-    lines += [f"  {name}: {{command: {command}, start_secs: 0, restart: always}}"
+    lines += [f"  {name}: {{command: {command}, start_secs: 0, restart: always, "
+              "backoff: {reset_after: 0}}"
               for name, command in programs.items()]
     return "\n".join(lines) + "\n"
 
@@ -67,6 +70,10 @@ class WezparallelSession:
                 return _by_name(client.call("status", {}))
         except WezparallelError:
             return None
+
+    def look(self) -> None:
+        with Client(self.socket) as client:
+            client.call("metrics_snapshot", {})
 
     def state_of(self, name: str) -> Observed | None:
         if self._poller is None:

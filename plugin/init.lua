@@ -1,4 +1,4 @@
--- WezTerm plugin entry point: `wezterm.plugin.require 'https://github.com/OWNER/wezparallel'`
+-- WezTerm plugin entry point: `wezterm.plugin.require 'https://github.com/wezparallel/wezparallel'`
 -- clones this repository and loads this file. The module itself lives in ../lua/; this file
 -- puts that directory on package.path and returns the module, so both ways of loading it share
 -- one implementation. Works on every WezTerm with plugins the module supports (20230408 on).

@@ -8,7 +8,9 @@ killed, and fails the run.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +19,9 @@ import pytest
 
 MARKER = "WEZPARALLEL_TEST_SESSION"
 os.environ.setdefault(MARKER, uuid.uuid4().hex)
+# The Claude stand-in keeps its sessions where the real CLI does: never in the user's ~/.claude.
+CLAUDE_DIR = tempfile.mkdtemp(prefix="wzp-claude-")
+os.environ["CLAUDE_CONFIG_DIR"] = CLAUDE_DIR
 
 
 def _marked_pids() -> list[int]:
@@ -38,6 +43,7 @@ def _marked_pids() -> list[int]:
 @pytest.fixture(scope="session", autouse=True)
 def no_orphans() -> Iterator[None]:
     yield
+    shutil.rmtree(CLAUDE_DIR, ignore_errors=True)
     leftovers = [p for p in _marked_pids() if p != os.getpid()]
     descr = []
     for pid in leftovers:

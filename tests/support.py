@@ -52,9 +52,10 @@ class DaemonProcess:
 
     def __init__(self, conf_files: dict[str, str] | None = None, backend: str = "subprocess",
                  root: Path | None = None, watch: bool = True,
-                 extra: tuple[str, ...] = ()) -> None:
+                 extra: tuple[str, ...] = (), relative: bool = False) -> None:
         self.watch = watch
         self.extra = extra  # more daemon flags
+        self.relative = relative  # run in `root` and name every path relative to it
         self.root = root or short_tmpdir()
         self.conf = self.root / "conf.d"
         self.state = self.root / "state"
@@ -67,8 +68,11 @@ class DaemonProcess:
         self.log = self.root / "daemon.log"
 
     def args(self) -> list[str]:
-        return ["--conf-dir", str(self.conf), "--state-dir", str(self.state),
-                "--socket", str(self.socket)]
+        paths = [self.conf, self.state, self.socket]
+        if self.relative:
+            paths = [p.relative_to(self.root) for p in paths]
+        return ["--conf-dir", str(paths[0]), "--state-dir", str(paths[1]),
+                "--socket", str(paths[2])]
 
     def start(self, wait: bool = True) -> DaemonProcess:
         with open(self.log, "ab") as log:
@@ -76,7 +80,8 @@ class DaemonProcess:
                 [script("wezparallel"), *self.args(),
                  "--backend", self.backend, "--log-level", "debug",
                  *([] if self.watch else ["--no-watch"]), *self.extra],
-                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                cwd=self.root if self.relative else None)
         if wait:
             retry_until(lambda: self.ctl("ping").returncode == 0, 15, 0.05, "daemon ping")
         return self

@@ -24,11 +24,26 @@ describe('events.register', function()
     assert.truthy(window.right_status:find('| api:web RUNNING $'), window.right_status)
   end)
 
-  it('calls wezparctl once per interval however often WezTerm asks', function()
+  it('reads the status file once per interval however often WezTerm asks', function()
     for _ = 1, 10 do
       fake:emit('update-status', window, fake:pane(1))
     end
-    assert.equal(1, #fake.calls)
+    assert.equal(1, ctx.client.reads)
+  end)
+
+  it('starts no process for the status bar, up or down', function()
+    for i = 1, 300 do
+      if i % 100 == 0 then
+        h.down(fake)
+      elseif i % 100 == 50 then
+        h.daemon(fake, h.samples.FLEET)
+      end
+      fake:emit('update-status', window, fake:pane(i % 9))
+      clock.t = clock.t + 1
+    end
+    assert.truthy(window.right_status)
+    assert.equal(0, #fake.calls)
+    assert.equal(0, #fake.background)
   end)
 
   it('shows `wezparallel: down` without raising when the daemon is down', function()
@@ -53,7 +68,8 @@ describe('events.register', function()
     h.daemon(fake, { { id = 'api:claude', state = 'RUNNING', activity = 'waiting' } })
     clock.t = clock.t + 1
     fake:write(pane, Fake.user_var_bytes('wezparallel_state', 'running'), { window })
-    assert.equal(2, #fake.calls)
+    assert.equal(2, fake.json_parse_calls)
+    assert.equal(0, #fake.calls)
     assert.equal('wp 1 running | agents 0 busy 1 WAITING  0 idle ', window.right_status)
   end)
 
@@ -63,7 +79,7 @@ describe('events.register', function()
     clock.t = clock.t + 1
     fake:write(pane, Fake.user_var_bytes('nvim_mode', 'insert'), { window })
     assert.equal('insert', pane.user_vars.nvim_mode)
-    assert.equal(1, #fake.calls)
+    assert.equal(1, fake.json_parse_calls)
   end)
 
   it('sees the variables a real pane wrapper writes, on start and on exit', function()
@@ -77,14 +93,17 @@ describe('events.register', function()
       'wezparallel_state=running', 'wezparallel_id=api:web', 'wezparallel_workspace=api',
       'wezparallel_state=exited', 'wezparallel_exit=4' }, seen)
     assert.equal('api:web', pane.user_vars.wezparallel_id)
-    assert.equal(1, #fake.calls) -- refreshes within one interval share one daemon call
+    -- each change refreshes at once (a cheap read of an unchanged file), starting no process
+    assert.equal(7, ctx.client.reads)
+    assert.equal(1, fake.json_parse_calls)
+    assert.equal(0, #fake.calls)
   end)
 
   it('hears nothing from a pane of a workspace the window does not show', function()
     local hidden = fake:pane(5, 'ui')
     fake:write(hidden, Fake.user_var_bytes('wezparallel_state', 'running'), { window })
     assert.equal('running', hidden.user_vars.wezparallel_state)
-    assert.equal(0, #fake.calls)
+    assert.equal(0, fake.json_parse_calls)
   end)
 
   it('toasts a new notice and a newly waiting agent once, in the window that refreshed',
@@ -119,7 +138,7 @@ describe('events.register', function()
     quiet_clock.t = quiet_clock.t + 2
     quiet_fake:emit('update-status', window, quiet_fake:pane(1))
     assert.same({}, window.toasts)
-    assert.equal(2, #quiet_fake.calls)
+    assert.equal(2, quiet_fake.json_parse_calls)
   end)
 
   it('registers no gui-startup handler unless start_daemon is set', function()

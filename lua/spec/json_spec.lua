@@ -1,4 +1,4 @@
-local json = require 'wezparallel.json'
+local json = require 'support.json'
 local samples = require 'support.samples'
 
 describe('json.decode', function()

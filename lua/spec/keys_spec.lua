@@ -168,7 +168,7 @@ describe('key actions', function()
     local args = Fake.last_action(window, 'PromptInputLine')
     assert.equal('Prompt for api:claude', args.description)
     Fake.choose(window, 'PromptInputLine', 'fix the tests')
-    assert.same({ 'send', 'api:claude', 'fix the tests' },
+    assert.same({ 'send', 'api:claude', '--', 'fix the tests' },
       { table.unpack(fake.calls[#fake.calls], 4) })
   end)
 
@@ -188,8 +188,16 @@ describe('key actions', function()
     assert.equal('Prompt for every agent of ui',
       Fake.last_action(window, 'PromptInputLine').description)
     Fake.choose(window, 'PromptInputLine', 'commit now')
-    assert.same({ 'send', '--workspace', 'ui', 'commit now' },
+    -- `send --workspace` reaches the agents only (`--all-panes` would add the dev servers)
+    assert.same({ 'send', '--workspace', 'ui', '--', 'commit now' },
       { table.unpack(fake.calls[#fake.calls], 4) })
+  end)
+
+  it('a prompt line that starts with a dash is sent as text, not as an option', function()
+    press(config, 'b', window, fake:pane(42, { wezparallel_id = 'ui:agent' }))
+    Fake.choose(window, 'PromptInputLine', '--help me')
+    local call = fake.calls[#fake.calls]
+    assert.same({ '--', '--help me' }, { call[#call - 1], call[#call] })
   end)
 
   it('broadcast uses the WezTerm workspace when it has agents, else asks', function()
@@ -208,7 +216,8 @@ describe('key actions', function()
     ctx.opts.now = function() return 1e9 end
     press(config, 'p', window, pane)
     assert.equal(0, #window.performed)
-    assert.truthy(window.toasts[1].message:find('the daemon is not running', 1, true))
+    assert.equal('wezparallel is down: not running', window.toasts[1].message)
+    assert.equal(0, #fake.calls)
   end)
 
   it('dashboard opens the configured URL', function()

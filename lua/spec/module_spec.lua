@@ -14,7 +14,8 @@ describe("require 'wezparallel'", function()
 
   it('apply_to_config adds keys and events and returns the config', function()
     local config = { font_size = 12 }
-    assert.equal(config, wp.apply_to_config(config, { now = h.clock().now }))
+    local opts = { now = h.clock().now, status_file = h.status_file(fake) }
+    assert.equal(config, wp.apply_to_config(config, opts))
     assert.equal(12, config.font_size)
     assert.equal(4, #config.keys)
     assert.equal(1, #fake.handlers['update-status'])
@@ -22,7 +23,8 @@ describe("require 'wezparallel'", function()
   end)
 
   it('status = false leaves update-status to the user, who can call status_text', function()
-    wp.apply_to_config({}, { status = false, now = h.clock().now })
+    wp.apply_to_config({}, { status = false, now = h.clock().now,
+      status_file = h.status_file(fake) })
     assert.is_nil(fake.handlers['update-status'])
     assert.equal('wp 4 running 1 backoff 1 fatal | agents 1 busy 1 WAITING  1 idle ',
       wp.status_text(fake:pane(1)))
@@ -50,7 +52,7 @@ end)
 -- `<data dir>/plugins/?/plugin/init.lua` (config/src/lua.rs, lua-api-crates/plugin/src/lib.rs),
 -- in a Lua without the `debug` library. These specs load plugin/init.lua that way.
 describe('plugin/init.lua as WezTerm loads it', function()
-  local COMPONENT = 'httpssCssZssZsgithubsDscomsZsOWNERsZswezparallel'
+  local COMPONENT = 'httpssCssZssZsgithubsDscomsZswezparallelsZswezparallel'
   local saved, fake, plugins
 
   local function repo_root()
@@ -98,7 +100,7 @@ describe('plugin/init.lua as WezTerm loads it', function()
     end)
 
   it('falls back to plugin_dir from plugin.list() (WezTerm 20240127 on)', function()
-    fake.plugin_dirs = { { url = 'https://github.com/OWNER/wezparallel', component = COMPONENT,
+    fake.plugin_dirs = { { url = 'https://github.com/wezparallel/wezparallel', component = COMPONENT,
       plugin_dir = plugins .. '/' .. COMPONENT } }
     package.path = '/nonexistent/?.lua'
     local ok, mod, path = without_debug(function() return dofile('../plugin/init.lua') end)

@@ -1,5 +1,5 @@
 local h = require 'support.helpers'
-local json = require 'wezparallel.json'
+local json = require 'support.json'
 local options = require 'wezparallel.options'
 local status = require 'wezparallel.status'
 

@@ -1,16 +1,23 @@
--- The one place that runs `wezparctl`. Everything the Lua side knows about the daemon comes
--- from `wezparctl ... --json` through `wezterm.run_child_process`; the socket protocol is never
--- reimplemented here, so it can change without touching the terminal config.
+-- The daemon as the Lua side sees it: its status from the snapshot file it keeps, and
+-- `wezparctl` for everything it should do.
 --
--- `status()` is called from `update-status`, i.e. every second in every window: it answers from
--- a cache and asks the daemon at most once per `interval` seconds (or `down_interval` once the
--- daemon did not answer). A daemon that is down is a cached result like any other: no error
--- pop-ups, no retry loop.
-
-local json = require 'wezparallel.json'
+-- `status()` is called from `update-status`, i.e. every second in every window, so it starts no
+-- process: it reads `status.json` in the daemon's state dir (`status_file`), which the daemon
+-- rewrites atomically (temp file + rename) within a quarter second of any visible change and on
+-- a heartbeat; a text unchanged since the last read is not decoded again. A refresh costs
+-- microseconds, where running `wezparctl status --json` cost a Python start-up (about 70 ms of
+-- CPU) each time (benchmarks/statusbar.py measures both).
+--
+-- The daemon is down when the file is missing ("not running"), says `up: false` (a clean stop:
+-- "stopped"), or was last written more than its `stale_after` seconds ago (a daemon killed
+-- with SIGKILL cannot say so: "not answering"). Actions (start, stop, send, reload...) still run
+-- `wezparctl ... --json` through `wezterm.run_child_process`, so the socket protocol is never
+-- reimplemented here. A daemon that is down is a result like any other: no error pop-ups.
 
 local M = {}
 M.__index = M
+
+local ENOENT = 2
 
 --- Creates a client. `wezterm` is the wezterm module (or a stand-in); `opts` are resolved options.
 function M.new(wezterm, opts)
@@ -20,6 +27,10 @@ function M.new(wezterm, opts)
   self.cached = nil
   self.fetched_at = nil
   self.forced = false
+  self.last_text = nil -- the status file's text at the last read, and what it said
+  self.last_data = nil
+  self.last_reason = nil
+  self.reads = 0 -- how often the file was read (specs and the benchmark count them)
   return self
 end
 
@@ -54,34 +65,78 @@ function M:run(args)
   return ok, stdout or '', stderr or ''
 end
 
---- Decodes JSON with wezterm.json_parse when it exists, else with the bundled decoder.
-function M:decode(text)
-  local parse = self.wezterm.json_parse or json.decode
-  local decoded, value = pcall(parse, text)
-  if decoded then
-    return value
-  end
-  return nil
-end
-
 local function first_line(text)
-  return (text or ''):match('^%s*([^\n]*)') or ''
+  return (tostring(text or '')):match('^%s*([^\n]*)') or ''
 end
 
--- `status --json` exits 1 when something is FATAL and still prints the JSON, so success is
--- judged by the output, not the exit status; exit 3 (unreachable) prints nothing on stdout.
-local function to_result(client, ok, stdout, stderr)
-  local data = client:decode(stdout)
-  if type(data) == 'table' and type(data.processes) == 'table' then
-    data.config = data.config or {}
-    data.config.errors = data.config.errors or {}
-    return { up = true, data = data }
-  end
-  local reason = first_line(stderr)
-  if reason == '' then
-    reason = ok and 'unexpected output from wezparctl status --json' or 'no answer'
-  end
+local function down(reason)
   return { up = false, reason = reason }
+end
+
+-- The file's text, or nil and the reason the daemon counts as down.
+local function read_text(path)
+  local file, err, code = io.open(path, 'rb')
+  if file == nil then
+    if code == ENOENT then
+      return nil, 'not running'
+    end
+    return nil, 'cannot read the status file: ' .. first_line(err)
+  end
+  local text, read_err = file:read('a')
+  file:close()
+  if text == nil then
+    return nil, 'cannot read the status file ' .. path .. ': ' .. first_line(read_err)
+  end
+  return text
+end
+
+-- The snapshot in `text`, or nil and why it is unreadable.
+local function parse(wezterm, path, text)
+  local parsed, data = pcall(wezterm.json_parse, text)
+  if not parsed then
+    return nil, 'unreadable status file ' .. path .. ': ' .. first_line(data)
+  end
+  local daemon = type(data) == 'table' and data.daemon
+  if type(daemon) ~= 'table' or type(data.processes) ~= 'table'
+      or type(daemon.written_at) ~= 'number' then
+    return nil, 'unreadable status file ' .. path .. ': not a wezparallel status snapshot'
+  end
+  data.config = data.config or {}
+  data.config.errors = data.config.errors or {}
+  return data
+end
+
+-- What a parsed snapshot says at wall time `now` (seconds since the epoch).
+local function judge(data, now)
+  local daemon = data.daemon
+  if daemon.up ~= true then
+    return down('stopped')
+  end
+  local age = now - daemon.written_at
+  if age > (tonumber(daemon.stale_after) or 25) then
+    return down(string.format('not answering (status last written %d s ago)', age))
+  end
+  return { up = true, data = data }
+end
+
+--- Reads and judges the status file now, bypassing the cache. The file changes only when
+--- something visible does and on the heartbeat, so a text equal to the last one is not decoded
+--- again; it is judged again, as time alone can make it stale.
+function M:read(now)
+  self.reads = self.reads + 1
+  local text, reason = read_text(self.opts.status_file)
+  if text == nil then
+    self.last_text = nil
+    return down(reason)
+  end
+  if text ~= self.last_text then
+    self.last_text = text
+    self.last_data, self.last_reason = parse(self.wezterm, self.opts.status_file, text)
+  end
+  if self.last_data == nil then
+    return down(self.last_reason)
+  end
+  return judge(self.last_data, now)
 end
 
 function M:_due(now)
@@ -89,19 +144,16 @@ function M:_due(now)
     return true
   end
   local age = now - self.fetched_at
-  if self.forced then
-    return age >= self.opts.min_interval
-  end
-  local wait = self.cached.up and self.opts.interval or self.opts.down_interval
-  return age >= wait
+  return age >= (self.forced and self.opts.min_interval or self.opts.interval)
 end
 
 --- The daemon's status: { up = true, data = <status JSON> } or { up = false, reason = text }.
---- Asks wezparctl only when the cached answer is older than the interval.
+--- Reads the status file when the cached answer is older than `interval`; never starts a
+--- process.
 function M:status()
   local now = self.opts.now()
   if self:_due(now) then
-    self.cached = to_result(self, self:run({ 'status', '--json' }))
+    self.cached = self:read(now)
     self.fetched_at = now
     self.forced = false
   end
@@ -109,7 +161,7 @@ function M:status()
 end
 
 --- Marks the cache stale (after an action, or when a pane reports a change); the next status()
---- asks again once `min_interval` has passed since the last call, so bursts stay cheap.
+--- reads again once `min_interval` has passed since the last read, so bursts stay cheap.
 function M:invalidate()
   self.forced = true
 end

@@ -5,9 +5,10 @@
 --   local wezparallel = require 'wezparallel'
 --   wezparallel.apply_to_config(config, { --[[ options, see docs/lua.md ]] })
 --
--- or as a plugin: wezterm.plugin.require 'https://github.com/OWNER/wezparallel'.
--- It talks to the daemon only by running `wezparctl ... --json`. Needs WezTerm 20230408 or newer,
--- as the daemon's WezTerm backend does.
+-- or as a plugin: wezterm.plugin.require 'https://github.com/wezparallel/wezparallel'.
+-- The status bar reads the daemon's status file (`status_file`); actions run `wezparctl`.
+-- Needs WezTerm 20230408 or newer, as the daemon's WezTerm backend does (`wezterm.json_parse`,
+-- which the status bar uses, is older: 20220807).
 
 local client = require 'wezparallel.client'
 local events = require 'wezparallel.events'

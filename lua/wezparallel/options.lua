@@ -10,12 +10,14 @@ M.defaults = {
   wezparctl = 'wezparctl',
   -- Daemon socket, passed as `wezparctl --socket PATH` when set.
   socket = nil,
-  -- Seconds between two `wezparctl status --json` calls while the daemon answers.
-  interval = 2,
-  -- Seconds to wait before asking again once the daemon did not answer.
-  down_interval = 10,
-  -- Smallest gap, in seconds, between two refreshes forced by user variables.
-  min_interval = 1,
+  -- The daemon's status snapshot, read by the status bar (no process started). Default:
+  -- status.json in the daemon's default state dir, from the environment WezTerm started with
+  -- (see M.default_status_file); `wezparctl lua-path --snippet` writes the resolved path.
+  status_file = nil,
+  -- Seconds between two reads of the status file (WezTerm refreshes the status every second).
+  interval = 1,
+  -- Smallest gap, in seconds, between two reads forced by user variables or key actions.
+  min_interval = 0,
   -- Install the `update-status` handler that sets the right status.
   status = true,
   -- Toast the daemon's notices (health probes with `action: notify`) and agents that start
@@ -59,6 +61,24 @@ M.defaults = {
   now = os.time,
 }
 
+--- status.json in the state dir the daemon uses by default: $WEZPARALLEL_STATE_DIR, else
+--- $XDG_STATE_HOME/wezparallel, else ~/.local/state/wezparallel (as wezparallel/paths.py).
+--- `getenv` is os.getenv unless a spec passes its own.
+function M.default_status_file(getenv)
+  getenv = getenv or os.getenv
+  local function set(name)
+    local value = getenv(name)
+    return value ~= nil and value ~= '' and value or nil
+  end
+  local dir = set('WEZPARALLEL_STATE_DIR')
+  if dir == nil then
+    local xdg = set('XDG_STATE_HOME')
+    dir = xdg and (xdg .. '/wezparallel')
+      or ((set('HOME') or '') .. '/.local/state/wezparallel')
+  end
+  return dir .. '/status.json'
+end
+
 local function merge_entries(default, given)
   if given == false then
     return false
@@ -83,6 +103,7 @@ function M.resolve(opts)
   for k, v in pairs(opts) do
     out[k] = v
   end
+  out.status_file = opts.status_file or M.default_status_file()
   out.keys = merge_entries(M.defaults.keys, opts.keys)
   out.colors = merge_entries(M.defaults.colors, opts.colors)
   return out

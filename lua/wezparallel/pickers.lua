@@ -26,7 +26,7 @@ end
 local function processes(ctx, window)
   local result = ctx.client:status()
   if not result.up then
-    notify(ctx.wezterm, window, 'the daemon is not running (' .. result.reason .. ')')
+    notify(ctx.wezterm, window, 'wezparallel is down: ' .. result.reason)
     return nil
   end
   return result.data.processes
@@ -76,6 +76,7 @@ local function prompt_for(ctx, window, pane, args, description)
         for _, a in ipairs(args) do
           full[#full + 1] = a
         end
+        full[#full + 1] = '--' -- the line is text, even when it starts with a dash
         full[#full + 1] = line
         run_verb(ctx, win, full)
       end

@@ -6,8 +6,6 @@
 -- the `user-var-changed` handler (events.lua) brings that pane on screen here. The picker's
 -- "Focus its pane" uses the same function.
 
-local json = require 'wezparallel.json'
-
 local M = {}
 
 M.REQUEST_VAR = 'wezparallel_attach'
@@ -28,7 +26,7 @@ end
 
 --- Acts on the value of a `wezparallel_attach` user variable; raises on a malformed one.
 function M.request(wezterm, window, pane, value)
-  local ok, request = pcall(json.decode, value)
+  local ok, request = pcall(wezterm.json_parse, value)
   if not ok or type(request) ~= 'table' or request.pane == nil then
     error('malformed ' .. M.REQUEST_VAR .. ' request: ' .. tostring(value))
   end

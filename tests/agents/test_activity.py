@@ -34,6 +34,62 @@ def test_hook_event_transitions(current: AgentActivity, event: str,
     assert on_hook_event(current, event) == expected
 
 
+@pytest.mark.parametrize(("current", "event", "hook", "expected"), [
+    # a failed turn (API error, not logged in) ends the turn as an error, not busy for good
+    (A.BUSY, "StopFailure", {"error": "authentication_failed"}, A.ERROR),
+    (A.BUSY, "StopFailure", {"error_type": "rate_limit"}, A.ERROR),
+    (A.EXITED, "StopFailure", {"error": "authentication_failed"}, A.EXITED),  # after SessionEnd
+    (A.EXITED, "Stop", {}, A.EXITED),
+    (A.ERROR, "UserPromptSubmit", {}, A.BUSY),
+    # a subagent's end is not the session's
+    (A.BUSY, "Stop", {"agent_id": "a1", "stop_hook_active": False}, A.BUSY),
+    (A.BUSY, "StopFailure", {"agent_id": "a1", "error": "server_error"}, A.BUSY),
+    (A.BUSY, "Stop", {"stop_hook_active": False}, A.IDLE),
+    (A.BUSY, "Stop", {"stop_hook_active": True}, A.IDLE),
+    # Notification by its type
+    (A.BUSY, "Notification", {"notification_type": "permission_prompt"}, A.WAITING),
+    (A.BUSY, "Notification", {"notification_type": "elicitation_dialog"}, A.WAITING),
+    (A.BUSY, "Notification", {"notification_type": "idle_prompt"}, A.IDLE),  # Esc: no Stop
+    (A.WAITING, "Notification", {"notification_type": "idle_prompt"}, A.IDLE),
+    (A.ERROR, "Notification", {"notification_type": "idle_prompt"}, A.ERROR),
+    (A.IDLE, "Notification", {"notification_type": "permission_prompt"}, A.WAITING),
+    (A.BUSY, "Notification", {"notification_type": "auth_success"}, A.BUSY),
+    (A.IDLE, "Notification", {"notification_type": "some_new_type"}, A.IDLE),
+    # ... and by its message where the type is missing
+    (A.BUSY, "Notification", {"message": "Claude is waiting for your input"}, A.IDLE),
+    (A.IDLE, "Notification", {"message": "Claude needs your permission to use Bash"},
+     A.WAITING),
+    (A.BUSY, "Notification", {"message": "Something else"}, A.WAITING),
+    (A.IDLE, "Notification", {"message": "Something else"}, A.IDLE),
+])
+def test_hook_events_with_their_payload(current: AgentActivity, event: str,
+                                        hook: dict[str, object],
+                                        expected: AgentActivity) -> None:
+    assert on_hook_event(current, event, hook=hook) == expected
+
+
+def test_a_failed_turn_says_why_and_the_next_turn_forgets_it() -> None:
+    act = Activity.start(0.0).on_hook("UserPromptSubmit", 1.0)
+    act = act.on_hook("StopFailure", 2.0, hook={
+        "error": "authentication_failed",
+        "last_assistant_message": "Not logged in · Please run /login"})
+    assert (act.current, act.since) == (A.ERROR, 2.0)
+    assert act.reason == "authentication_failed: Not logged in · Please run /login"
+    act = act.on_hook("Notification", 3.0, hook={"notification_type": "permission_prompt",
+                                                  "message": "Claude needs your permission"})
+    assert (act.current, act.reason) == (A.WAITING, "Claude needs your permission")
+    act = act.on_hook("Stop", 4.0)
+    assert (act.current, act.reason) == (A.IDLE, None)
+
+
+def test_activity_round_trips_through_json() -> None:
+    act = Activity.start(10.0).on_hook("UserPromptSubmit", 11.0).on_hook(
+        "StopFailure", 12.5, hook={"error": "server_error"})
+    assert Activity.from_json(act.to_json()) == act
+    with pytest.raises(ValueError):
+        Activity.from_json({"current": "dancing", "since": 1.0, "history": []})
+
+
 def test_session_start_with_a_first_prompt_stays_starting_until_the_turn() -> None:
     assert on_hook_event(A.STARTING, "SessionStart", expects_prompt=True) == A.STARTING
 

@@ -45,18 +45,29 @@ def test_a_bare_spec_is_just_the_binary() -> None:
     assert claude_argv(ClaudeSpec(), "/bin/claude", ClaudeContext()) == ("/bin/claude",)
 
 
-def test_resume_auto_continues_instead_of_repeating_the_prompt_after_a_first_run() -> None:
-    ctx = ClaudeContext(has_run_before=True)
+SID = "0b9a4c2e-5f7d-4e1a-9c3b-2d8e6f4a1b7c"
+OTHER = "7e1d3b5a-2c4f-4a6b-8d9e-1f3a5c7b9d2e"
+
+
+def test_a_fresh_session_gets_the_id_we_chose_and_the_prompt() -> None:
+    argv = claude_argv(ClaudeSpec(prompt="hello"), "/bin/claude", ClaudeContext(new_session=SID))
+    assert argv == ("/bin/claude", "--session-id", SID, "--", "hello")
+
+
+def test_resume_auto_resumes_its_own_session_by_id_instead_of_repeating_the_prompt() -> None:
+    ctx = ClaudeContext(resume_session=SID, new_session=OTHER)
     argv = claude_argv(ClaudeSpec(prompt="hello"), "/bin/claude", ctx)
-    assert argv == ("/bin/claude", "--continue")
+    assert argv == ("/bin/claude", "--resume", SID)
+    assert "--continue" not in argv
     assert not sends_prompt(ClaudeSpec(prompt="hello"), ctx)
-    assert sends_prompt(ClaudeSpec(prompt="hello"), ClaudeContext())
+    assert sends_prompt(ClaudeSpec(prompt="hello"), ClaudeContext(new_session=OTHER))
 
 
-def test_resume_never_starts_afresh_with_the_prompt() -> None:
+def test_resume_never_starts_afresh_with_a_new_id_and_the_prompt() -> None:
     spec = ClaudeSpec(prompt="hello", resume="never")
-    argv = claude_argv(spec, "/bin/claude", ClaudeContext(has_run_before=True))
-    assert argv == ("/bin/claude", "--", "hello")
+    ctx = ClaudeContext(resume_session=SID, new_session=OTHER)
+    assert claude_argv(spec, "/bin/claude", ctx) == (
+        "/bin/claude", "--session-id", OTHER, "--", "hello")
 
 
 def test_hooks_false_leaves_out_the_settings_file() -> None:

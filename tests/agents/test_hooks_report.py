@@ -67,7 +67,22 @@ def test_reporter_sends_one_agent_event_request(short_dir: Path) -> None:
         ev.close()
     assert (proc.returncode, proc.stdout, proc.stderr) == (0, b"", b"")
     assert ev.requests == [{"id": 1, "method": "agent_event", "params": {
-        "id": "ws:agent", "event": "PreToolUse", "session_id": "s-1"}}]
+        "id": "ws:agent", "event": "PreToolUse", "session_id": "s-1", "hook": {}}}]
+
+
+def test_reporter_passes_on_the_fields_the_activity_needs_and_nothing_large(
+        listener: EventListener) -> None:
+    command = reporter_command(listener.path, "ws:agent", "StopFailure")
+    payload = {"session_id": "s", "hook_event_name": "StopFailure", "cwd": "/x",
+               "error": "authentication_failed", "last_assistant_message": "m" * 1000,
+               "agent_id": "a1", "stop_hook_active": False, "notification_type": "idle_prompt",
+               "prompt": "secret plans", "tool_input": {"command": "rm"}, "effort": {"x": 1}}
+    proc, _ = run_hook(command, json.dumps(payload).encode())
+    assert proc.returncode == 0
+    [request] = listener.requests
+    assert request["params"]["hook"] == {
+        "error": "authentication_failed", "last_assistant_message": "m" * 300,
+        "agent_id": "a1", "stop_hook_active": False, "notification_type": "idle_prompt"}
 
 
 def test_reporter_takes_the_event_from_the_payload_and_survives_garbage(
@@ -80,8 +95,8 @@ def test_reporter_takes_the_event_from_the_payload_and_survives_garbage(
                          capture_output=True, timeout=30, check=False)
     assert ok.returncode == bad.returncode == 0
     assert [r["params"] for r in listener.requests] == [
-        {"id": "ws:a", "event": "Stop", "session_id": "s"},
-        {"id": "ws:a", "event": "Notification", "session_id": None},
+        {"id": "ws:a", "event": "Stop", "session_id": "s", "hook": {}},
+        {"id": "ws:a", "event": "Notification", "session_id": None, "hook": {}},
     ]
 
 

@@ -15,13 +15,22 @@ import os
 import shutil
 import signal
 import subprocess
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from agent_helpers import EventListener, child_env
+from agent_helpers import EventListener, child_env, wait_until
 
+from wezparallel.agents import failures
+from wezparallel.agents.activity import Activity, AgentActivity
 from wezparallel.agents.claude import ClaudeContext, claude_argv
+from wezparallel.agents.failures import (
+    SESSION_EXISTS,
+    SESSION_LOST,
+    from_screen,
+    session_of,
+)
 from wezparallel.agents.hooks import hooks_settings, write_settings
 from wezparallel.spec.model import ClaudeSpec
 
@@ -123,11 +132,40 @@ def test_every_flag_is_accepted(claude_bin: Path, home: Path, short_dir: Path,
     assert_accepted(*run_print(argv, home))
 
 
-def test_continue_is_accepted(claude_bin: Path, home: Path, short_dir: Path) -> None:
-    argv = claude_argv(full_spec(short_dir, "default"), str(claude_bin),
-                       ClaudeContext(has_run_before=True))
-    assert argv[-2:] == ("--continue", "--verbose")
-    assert_accepted(*run_print(argv, home, stdin="hi"))
+def test_session_id_then_resume_by_id_are_accepted(claude_bin: Path, home: Path,
+                                                     short_dir: Path) -> None:
+    """A first start names its session; the restart resumes exactly that one (the CLI stores
+    the session even when the turn fails for want of a login)."""
+    session = str(uuid.uuid4())
+    spec = full_spec(short_dir, "default")
+    first = claude_argv(spec, str(claude_bin), ClaudeContext(new_session=session))
+    assert first[-5:-2] == ("--session-id", session, "--verbose")
+    assert_accepted(*run_print(first, home))
+    again = claude_argv(spec, str(claude_bin),
+                        ClaudeContext(resume_session=session, new_session=str(uuid.uuid4())))
+    assert again[-3:] == ("--resume", session, "--verbose") and "--continue" not in again
+    assert_accepted(*run_print(again, home, stdin="hi"))
+
+
+def test_the_cli_refusals_are_the_ones_we_recognise_on_an_agents_last_screen(
+        claude_bin: Path, home: Path) -> None:
+    """Our exit diagnosis (`agents.failures.from_screen`) against the real CLI's own words."""
+    session, unknown = str(uuid.uuid4()), str(uuid.uuid4())
+    spec = ClaudeSpec(prompt="hi")
+    code, output = run_print(claude_argv(spec, str(claude_bin),
+                                         ClaudeContext(new_session=session)), home)
+    problem = from_screen(output.splitlines())
+    assert code == 1 and problem is not None and problem.kind == failures.NOT_LOGGED_IN
+    code, output = run_print(claude_argv(spec, str(claude_bin),
+                                         ClaudeContext(new_session=session)), home)
+    problem = from_screen(output.splitlines())
+    assert code == 1 and problem is not None and problem.kind == SESSION_EXISTS, output
+    assert session_of(problem) == session
+    code, output = run_print(claude_argv(spec, str(claude_bin),
+                                         ClaudeContext(resume_session=unknown)), home, "hi")
+    problem = from_screen(output.splitlines())
+    assert code == 1 and problem is not None and problem.kind == SESSION_LOST, output
+    assert session_of(problem) == unknown
 
 
 @pytest.mark.parametrize("prompt", ["mcp", "--help", "-v"])
@@ -149,12 +187,24 @@ def test_our_settings_file_is_loaded_and_its_hooks_report(
         claude_bin: Path, home: Path, short_dir: Path, listener: EventListener) -> None:
     settings = write_settings(short_dir / "hooks.json",
                               hooks_settings(listener.path, "ws:agent"))
+    session = str(uuid.uuid4())
     argv = claude_argv(ClaudeSpec(prompt="hi"), str(claude_bin),
-                       ClaudeContext(settings_file=str(settings)))
+                       ClaudeContext(settings_file=str(settings), new_session=session))
     assert_accepted(*run_print(argv, home))
-    assert listener.events() == ["SessionStart", "UserPromptSubmit", "SessionEnd"]
-    sessions = {r["params"]["session_id"] for r in listener.requests}
-    assert len(sessions) == 1 and None not in sessions
+    # StopFailure: the failed turn (not logged in) ends as an error, not busy for good
+    # StopFailure does not block the CLI: its hook may still run, and SessionEnd overtake it
+    wait_until(lambda: len(listener.events()) >= 4, 30, "the StopFailure hook's report")
+    events = listener.events()
+    assert events[:2] == ["SessionStart", "UserPromptSubmit"]
+    assert sorted(events[2:]) == ["SessionEnd", "StopFailure"]
+    assert {r["params"]["session_id"] for r in listener.requests} == {session}
+    act = Activity.start(0.0)
+    turn = [r for r in listener.requests if r["params"]["event"] != "SessionEnd"]
+    for i, request in enumerate(turn, start=1):
+        params = request["params"]
+        act = act.on_hook(params["event"], float(i), expects_prompt=True, hook=params["hook"])
+    assert act.current == AgentActivity.ERROR
+    assert act.reason == "authentication_failed: Not logged in · Please run /login"
 
 
 def test_bypass_without_is_sandbox_is_refused_only_for_root(claude_bin: Path,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,7 +29,8 @@ def agent_env(short_dir: Path) -> dict[str, str]:
     wrapper = bindir / "claude"
     wrapper.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{STUB}" "$@"\n')
     wrapper.chmod(0o755)
-    return child_env(PATH=f"{bindir}:/usr/bin:/bin")
+    return child_env(PATH=f"{bindir}:/usr/bin:/bin",
+                     CLAUDE_CONFIG_DIR=str(short_dir / "claude-config"))
 
 
 class Agent:
@@ -53,7 +55,7 @@ class Agent:
         act = Activity.start(start)
         for i, req in enumerate(self.listener.requests, start=1):
             act = act.on_hook(req["params"]["event"], start + i,
-                              expects_prompt=self.expects_prompt)
+                              expects_prompt=self.expects_prompt, hook=req["params"]["hook"])
         return act
 
     def close(self) -> None:
@@ -111,20 +113,95 @@ def test_a_session_goes_busy_waiting_idle_and_exited(
     assert {r["params"]["id"] for r in listener.requests} == {"ws:agent"}
 
 
-def test_a_restarted_agent_continues_and_is_idle_without_a_new_prompt(
+SID = "3f0c9a7e-1b2d-4c5e-8f9a-0b1c2d3e4f5a"
+
+
+def test_a_restarted_agent_resumes_its_session_and_is_idle_without_a_new_prompt(
         short_dir: Path, listener: EventListener, agent_env: dict[str, str],
         agents: list[Agent]) -> None:
     settings = write_settings(short_dir / "s.json", hooks_settings(listener.path, "ws:agent"))
-    ctx = ClaudeContext(has_run_before=True, settings_file=str(settings))
-    agent = Agent(spec_in(short_dir, prompt="first message"), ctx, agent_env, listener)
+    spec = spec_in(short_dir, prompt="first message")
+    first = Agent(spec, ClaudeContext(new_session=SID, settings_file=str(settings)), agent_env,
+                  listener)
+    agents.append(first)
+    first.wait_events(["SessionStart", "UserPromptSubmit", "Stop"])
+    first.send("crash now")
+    assert first.proc.wait(timeout=30) == 3
+    listener.requests.clear()
+
+    ctx = ClaudeContext(resume_session=SID, new_session=str(uuid.uuid4()),
+                        settings_file=str(settings))
+    agent = Agent(spec, ctx, agent_env, listener)
     agents.append(agent)
-    assert agent.argv[-1] == "--continue" and "first message" not in agent.argv
+    assert agent.argv[-2:] == ("--resume", SID) and "first message" not in agent.argv
     agent.wait_events(["SessionStart"])
     assert agent.activity().current == A.IDLE
+    assert {r["params"]["session_id"] for r in listener.requests} == {SID}
     agent.send("crash now")
     assert agent.proc.wait(timeout=30) == 3
     assert listener.events() == ["SessionStart", "UserPromptSubmit"]
     assert agent.activity().current == A.BUSY  # a crash sends no SessionEnd: the runtime's job
+
+
+def run_stub(args: list[str], cwd: Path, env: dict[str, str],
+             stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, str(STUB), *args], cwd=cwd, env=env, input=stdin,
+                          capture_output=True, text=True, timeout=30, check=False)
+
+
+def test_the_stand_in_keeps_sessions_per_directory_like_the_real_cli(
+        short_dir: Path, agent_env: dict[str, str]) -> None:
+    """The behaviour measured on Claude Code 2.1.197 that makes `--continue` wrong for two
+    agents in one directory, and the errors `--resume`/`--session-id` give."""
+    one, two = str(uuid.uuid4()), str(uuid.uuid4())
+    assert run_stub(["--session-id", one, "--", "hi"], short_dir, agent_env).returncode == 0
+    assert run_stub(["--session-id", two, "--", "hi"], short_dir, agent_env).returncode == 0
+    newest = run_stub(["--continue", "--", "next"], short_dir, agent_env)
+    assert newest.returncode == 0
+    [project] = (Path(agent_env["CLAUDE_CONFIG_DIR"]) / "projects").iterdir()
+    assert "next" in (project / f"{two}.jsonl").read_text()  # the newest of the directory
+    assert "next" not in (project / f"{one}.jsonl").read_text()
+    again = run_stub(["--session-id", one], short_dir, agent_env)
+    assert (again.returncode, again.stderr.strip()) == (
+        1, f"Error: Session ID {one} is already in use.")
+    unknown = str(uuid.uuid4())
+    missing = run_stub(["--resume", unknown], short_dir, agent_env)
+    assert (missing.returncode, missing.stderr.strip()) == (
+        1, f"No conversation found with session ID: {unknown}")
+    elsewhere = short_dir / "elsewhere"
+    elsewhere.mkdir()
+    assert run_stub(["--resume", one], elsewhere, agent_env).returncode == 1  # per directory
+    assert run_stub(["--resume", one], short_dir, agent_env, "/exit\n").returncode == 0
+    bad = run_stub(["--session-id", "nope"], short_dir, agent_env)
+    assert (bad.returncode, bad.stderr.strip()) == (
+        1, "Error: Invalid session ID. Must be a valid UUID.")
+    offline = run_stub(["--session-id", str(uuid.uuid4())], short_dir,
+                       {**agent_env, "CLAUDE_STUB_OFFLINE": "1"})
+    assert offline.returncode == 1 and "Unable to connect to Anthropic services" in \
+        offline.stderr
+
+
+def test_a_failed_turn_ends_in_error_and_a_subagents_stop_ends_nothing(
+        short_dir: Path, listener: EventListener, agent_env: dict[str, str],
+        agents: list[Agent]) -> None:
+    settings = write_settings(short_dir / "s.json", hooks_settings(listener.path, "ws:agent"))
+    ctx = ClaudeContext(new_session=SID, settings_file=str(settings))
+    agent = Agent(spec_in(short_dir, prompt="subagent ask"), ctx, agent_env, listener)
+    agents.append(agent)
+    agent.wait_events(["SessionStart", "UserPromptSubmit", "PreToolUse", "Stop",
+                       "Notification"])
+    assert agent.activity().current == A.WAITING  # the subagent's Stop did not make it idle
+    assert listener.requests[3]["params"]["hook"]["agent_id"] == "a1b2c3"
+    agent.send("1")
+    agent.wait_events(["SessionStart", "UserPromptSubmit", "PreToolUse", "Stop",
+                       "Notification", "Stop"])
+    assert agent.activity().current == A.IDLE
+    agent.send("autherror")
+    agent.wait_events(["SessionStart", "UserPromptSubmit", "PreToolUse", "Stop",
+                       "Notification", "Stop", "UserPromptSubmit", "StopFailure"])
+    act = agent.activity()
+    assert act.current == A.ERROR  # not busy for good
+    assert act.reason == "authentication_failed: Not logged in · Please run /login"
 
 
 def test_without_hooks_nothing_is_reported(

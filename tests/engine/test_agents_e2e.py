@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 import threading
 import time
@@ -21,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from tests.support import DaemonProcess, git, make_repo, retry_until
+from tests.support import DaemonProcess, git, make_repo, retry_until, script
 
 STUB = Path(__file__).resolve().parents[1] / "fakes" / "claude_stub.py"
 DaemonFactory = Callable[..., DaemonProcess]
@@ -94,7 +95,7 @@ def test_activity_follows_the_hooks_and_wait_blocks_until_reached(
     assert activity(d, "ws:agent") == "exited"
 
 
-def test_a_restarted_agent_continues_its_conversation(daemon_factory: DaemonFactory) -> None:
+def test_a_restarted_agent_resumes_its_conversation(daemon_factory: DaemonFactory) -> None:
     d = daemon_factory()
     agent = StubAgent(d.root)
     (d.conf / "ws.yaml").write_text(agent.conf("first task"))
@@ -104,8 +105,10 @@ def test_a_restarted_agent_continues_its_conversation(daemon_factory: DaemonFact
     wait_activity(d, "ws:agent", "idle")  # no first prompt this time: idle after SessionStart
     started = [line for line in d.daemon_log().splitlines() if "ws:agent: started pid" in line]
     assert len(started) == 2, d.daemon_log()
-    assert "'--', 'first task'" in started[0] and "--continue" not in started[0]
-    assert "'--continue'" in started[1] and "first task" not in started[1]
+    session = d.process("ws:agent")["session_id"]
+    assert f"'--session-id', '{session}', '--', 'first task'" in started[0]
+    assert f"'--resume', '{session}'" in started[1] and "first task" not in started[1]
+    assert "--continue" not in started[0] + started[1]
 
 
 def test_missing_claude_binary_is_fatal_with_the_install_hint(
@@ -269,3 +272,40 @@ def test_notify_action_reaches_status_once_per_incident(daemon_factory: DaemonFa
     assert len(d.status()["notices"]) == 1
     target.status = 503
     retry_until(lambda: len(d.status()["notices"]) == 2 or None, 15, 0.05, "a second notice")
+
+
+def test_wait_with_a_pattern_waits_for_every_matching_agent_or_any(
+        daemon_factory: DaemonFactory) -> None:
+    """Issue 11.9: `wait 'ws:*'` means all the agents it matches (the dev server beside them
+    is no agent and is left out); `--any` means the first; `--timeout` takes units."""
+    d = daemon_factory()
+    (d.root / "a").mkdir()
+    (d.root / "b").mkdir()
+    quick, asking = StubAgent(d.root / "a"), StubAgent(d.root / "b")
+    lines = ["workspace: ws", "processes:"]
+    for name, agent, prompt in (("a", quick, "tool"), ("b", asking, "ask")):
+        lines += [f"  {name}:", f"    cwd: {agent.workdir}", "    start_secs: 0",
+                  f"    claude: {{binary: {agent.wrapper}, prompt: {prompt}}}"]
+    lines += ["  dev: {command: sleep 600, start_secs: 0}"]
+    (d.conf / "ws.yaml").write_text("\n".join(lines) + "\n")
+    d.start()
+    wait_activity(d, "ws:a", "idle")
+    wait_activity(d, "ws:b", "waiting")
+    both = d.ctl("wait", "ws:*", "--until", "idle", "--timeout", "1500ms")
+    assert both.returncode == 1, both
+    assert "ws:b did not become idle within 1.5s (it is waiting)" in both.stderr
+    first = d.ctl("wait", "ws:*", "--until", "idle", "--any", "--timeout", "30s")
+    assert (first.returncode, first.stdout) == (0, "ws:a: idle\n"), first
+    asking.type("yes")
+    done = d.ctl("wait", "ws", "--until", "idle", "--timeout", "1m", timeout=90)
+    assert (done.returncode, done.stdout) == (0, "ws:a: idle\nws:b: idle\n"), done
+    none = d.ctl("wait", "ws:d*", "--until", "idle")
+    assert none.returncode == 1 and "'ws:d*' matches no claude agent" in none.stderr, none
+
+
+@pytest.mark.parametrize("value", ["2x", "-1", "soon"])
+def test_wait_timeout_that_is_no_duration_is_a_usage_error(value: str) -> None:
+    out = subprocess.run([script("wezparctl"), "--socket", "/nonexistent/wp.sock", "wait",
+                          "ws:a", "--until", "idle", "--timeout", value],
+                         capture_output=True, text=True, timeout=30)
+    assert out.returncode == 2 and "--timeout" in out.stderr, out

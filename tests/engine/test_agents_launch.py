@@ -58,7 +58,10 @@ def test_agent_gets_a_settings_file_reporting_to_our_socket(tmp_path: Path,
     launcher = Launcher(tmp_path / "state", sock)
     launch = prepare(launcher, agent(tmp_path, claude_bin))
     settings = tmp_path / "state" / "agents" / "ws" / "agent.settings.json"
-    assert launch.argv == (claude_bin, "--settings", str(settings), "--", "fix the tests")
+    session = launcher.session_id("ws:agent")
+    assert session is not None
+    assert launch.argv == (claude_bin, "--settings", str(settings), "--session-id", session,
+                           "--", "fix the tests")
     assert launch.agent and launch.reports_activity and launch.expects_prompt
     command = json.loads(settings.read_text())["hooks"]["Stop"][0]["hooks"][0]["command"]
     assert str(sock) in command and "ws:agent" in command
@@ -72,22 +75,50 @@ def test_without_a_socket_or_with_hooks_off_there_is_no_settings_file(
                       claude=ClaudeSpec(binary=claude_bin, hooks=False))
     launch = prepare(Launcher(tmp_path / "s2", tmp_path / "d.sock"), off)
     assert "--settings" not in launch.argv and not launch.reports_activity
-    assert not (tmp_path / "s2" / "agents").exists()
+    assert not list((tmp_path / "s2").rglob("*.settings.json"))
 
 
-def test_resume_continues_only_after_a_conversation_in_the_same_cwd(
+def test_each_agent_resumes_its_own_session_once_a_prompt_reached_it(
         tmp_path: Path, claude_bin: str) -> None:
     launcher = Launcher(tmp_path / "state", tmp_path / "d.sock")
     spec = agent(tmp_path, claude_bin)
-    assert "--continue" not in prepare(launcher, spec).argv
-    launcher.remember_conversation("ws:agent")
+    other = ProcessSpec("ws", "other", cwd=str(tmp_path), claude=spec.claude)  # same directory
+    first, first_other = prepare(launcher, spec), prepare(launcher, other)
+    mine, theirs = launcher.session_id("ws:agent"), launcher.session_id("ws:other")
+    assert mine and theirs and mine != theirs
+    assert first.argv[-4:] == ("--session-id", mine, "--", "fix the tests")
+    assert first_other.argv[-4:] == ("--session-id", theirs, "--", "fix the tests")
+    # not confirmed yet: Claude Code has not stored a conversation to resume; a new id each time
     again = prepare(launcher, spec)
-    assert "--continue" in again.argv and "fix the tests" not in again.argv
-    assert not again.expects_prompt
+    assert "--resume" not in again.argv and again.argv[-1] == "fix the tests"
+    mine = launcher.session_id("ws:agent")
+    launcher.remember_conversation("ws:agent", mine)
+    launcher.remember_conversation("ws:other", theirs)
+    resumed = prepare(launcher, spec)
+    assert resumed.argv[-2:] == ("--resume", mine) and not resumed.expects_prompt
+    assert prepare(launcher, other).argv[-2:] == ("--resume", theirs)
+    assert "--continue" not in resumed.argv
+    # a new daemon reads the record back
+    assert prepare(Launcher(tmp_path / "state", tmp_path / "d.sock"), spec).argv[-2:] == (
+        "--resume", mine)
     elsewhere = tmp_path / "other"
     elsewhere.mkdir()
-    moved = prepare(launcher, agent(elsewhere, claude_bin))  # another cwd: nothing to continue
-    assert "--continue" not in moved.argv and moved.argv[-1] == "fix the tests"
+    moved = prepare(launcher, agent(elsewhere, claude_bin))  # Claude keeps sessions per cwd
+    assert "--resume" not in moved.argv and moved.argv[-1] == "fix the tests"
+
+
+def test_a_clear_moves_the_conversation_to_the_session_the_hooks_report(
+        tmp_path: Path, claude_bin: str) -> None:
+    launcher = Launcher(tmp_path / "state", tmp_path / "d.sock")
+    spec = agent(tmp_path, claude_bin)
+    prepare(launcher, spec)
+    launcher.remember_conversation("ws:agent", "after-clear")
+    assert prepare(launcher, spec).argv[-2:] == ("--resume", "after-clear")
+    launcher.forget_conversation("ws:agent")  # Claude Code did not know it any more
+    fresh = prepare(launcher, spec)
+    assert "--resume" not in fresh.argv and fresh.argv[-1] == "fix the tests"
+    conv = Launcher(tmp_path / "state").conversation("ws:agent")  # as a new daemon reads it
+    assert conv is not None and not conv.confirmed and conv.session_id != "after-clear"
 
 
 def test_resume_never_starts_fresh_even_after_a_conversation(tmp_path: Path,
@@ -97,7 +128,8 @@ def test_resume_never_starts_fresh_even_after_a_conversation(tmp_path: Path,
                        claude=ClaudeSpec(binary=claude_bin, prompt="go", resume="never"))
     prepare(launcher, spec)
     launcher.remember_conversation("ws:agent")
-    assert "--continue" not in prepare(launcher, spec).argv
+    argv = prepare(launcher, spec).argv
+    assert "--resume" not in argv and "--session-id" in argv and argv[-1] == "go"
 
 
 def test_missing_binary_names_the_process_and_how_to_install(tmp_path: Path) -> None:

@@ -81,14 +81,54 @@ def test_an_adopted_agent_is_tracked_from_starting() -> None:
     assert act is not None and act.current == A.STARTING
 
 
-def test_the_first_prompt_is_reported_for_resume() -> None:
-    seen: list[str] = []
-    tracker = AgentTracker(FakeClock(), seen.append)
+def test_the_prompt_is_reported_with_its_session_for_resume() -> None:
+    seen: list[tuple[str, str | None]] = []
+    tracker = AgentTracker(FakeClock(), lambda pid, session: seen.append((pid, session)))
     tracker.process_up(SPEC, HANDLE, launch())
-    tracker.on_event("ws:agent", "SessionStart")
+    tracker.on_event("ws:agent", "SessionStart", "s1")
     assert seen == []
-    tracker.on_event("ws:agent", "UserPromptSubmit")
-    assert seen == ["ws:agent"]
+    tracker.on_event("ws:agent", "UserPromptSubmit", "s1")
+    assert seen == [("ws:agent", "s1")]
+
+
+def test_a_failed_turn_is_an_error_with_a_problem_until_a_turn_succeeds() -> None:
+    saves: list[int] = []
+    tracker = AgentTracker(FakeClock(), on_change=lambda: saves.append(1))
+    tracker.process_up(SPEC, HANDLE, launch())
+    tracker.on_event("ws:agent", "UserPromptSubmit", "s1")
+    act = tracker.on_event("ws:agent", "StopFailure", "s1", {
+        "error": "authentication_failed",
+        "last_assistant_message": "Not logged in · Please run /login"})
+    assert act is not None and act.current == A.ERROR
+    problem = tracker.problems["ws:agent"]
+    assert problem.permanent
+    assert problem.describe("ws:agent").startswith("Claude Code is not logged in: run `claude`")
+    assert "wezparctl start ws:agent" in problem.describe("ws:agent")
+    tracker.on_event("ws:agent", "UserPromptSubmit", "s1")
+    tracker.on_event("ws:agent", "Stop", "s1", {"agent_id": "sub"})  # a subagent's: no success
+    assert "ws:agent" in tracker.problems
+    tracker.on_event("ws:agent", "Stop", "s1", {"stop_hook_active": False})
+    assert "ws:agent" not in tracker.problems
+    assert saves  # every change asked for a save
+
+
+def test_an_adopted_agent_takes_back_its_saved_activity() -> None:
+    clock = FakeClock()
+    before = AgentTracker(clock)
+    before.process_up(SPEC, HANDLE, launch())
+    before.on_event("ws:agent", "UserPromptSubmit", "s1")
+    before.on_event("ws:agent", "StopFailure", "s1", {"error": "rate_limit"})
+    saved = before.to_json("ws:agent")
+    assert saved is not None
+    clock.advance(30)
+    after = AgentTracker(clock)
+    after.restore("ws:agent", saved)
+    after.process_up(SPEC, HANDLE, None)  # adoption
+    assert after.get("ws:agent") == before.get("ws:agent")
+    assert after.sessions["ws:agent"] == "s1"
+    assert after.problems["ws:agent"] == before.problems["ws:agent"]
+    after.restore("ws:other", {"activity": {"current": "nonsense"}})  # damaged: ignored
+    assert after.get("ws:other") is None
 
 
 def test_wait_returns_when_the_activity_is_reached_and_none_on_timeout() -> None:

@@ -147,15 +147,16 @@ def test_send_then_capture_round_trip(pane_daemon):
 
 
 def test_broadcast_reaches_every_pane_of_a_workspace(pane_daemon):
+    """None of these processes is an agent: a broadcast reaches them with --all-panes."""
     d = pane_daemon({"web.yaml": WEB, "other.yaml": OTHER, "hl.yaml": HL})
-    out = _ctl(d, "send", "--workspace", "web", "ping")
+    out = _ctl(d, "send", "--workspace", "web", "--all-panes", "ping")
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "sent to web:a, web:b, web:c"
     for pid in ("web:a", "web:b", "web:c"):
         retry_until(lambda pid=pid: "got:gnip" in _capture(d, pid), 10, 0.05, f"{pid} pinged")
     assert "got:" not in _capture(d, "other:x")
     # --all reaches every pane and says which processes have none
-    out = _ctl(d, "send", "--all", "--json", "pong")
+    out = _ctl(d, "send", "--all", "--all-panes", "--json", "pong")
     assert out.returncode == 0, out.stderr
     result = json.loads(out.stdout)
     assert result["sent"] == ["other:x", "web:a", "web:b", "web:c"]
@@ -163,7 +164,7 @@ def test_broadcast_reaches_every_pane_of_a_workspace(pane_daemon):
     assert "runs headless (backend subprocess)" in result["skipped"][0]["reason"]
     for pid in ("other:x", "web:a", "web:b", "web:c"):
         retry_until(lambda pid=pid: "got:gnop" in _capture(d, pid), 10, 0.05, f"{pid} ponged")
-    bad = _ctl(d, "send", "--workspace", "nope", "x")
+    bad = _ctl(d, "send", "--workspace", "nope", "--all-panes", "x")
     assert bad.returncode == 1 and "no workspace 'nope'" in bad.stderr
     usage = _ctl(d, "send", "--all", "web:a", "x")
     assert usage.returncode == 2

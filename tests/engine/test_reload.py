@@ -253,3 +253,41 @@ def test_saving_an_env_file_outside_the_conf_dir_restarts_its_workspace(daemon_f
                 "bonjour")
     assert d.process("other:cron")["pid"] == before["other:cron"]
     assert "restart web:api (config-changed: env)" in d.daemon_log()
+
+
+HEALTH_BASE = """
+workspace: web
+processes:
+  api: {command: sleep 641, start_secs: 0}
+"""
+
+
+def _with_probe(command: str) -> str:
+    return HEALTH_BASE.replace(
+        "start_secs: 0}",
+        "start_secs: 0, health: [{kind: exec, command: '" + command + "'"
+        + ", interval: 200ms, retries: 1}]}")
+
+
+def _health_is(d, pid: int, health: str):
+    def check():
+        p = d.process("web:api")
+        assert p["pid"] == pid, "health changes must apply in place"
+        return p if p["health"] == health else None
+    return check
+
+
+def test_health_changes_apply_in_place_through_the_watcher(daemon_factory):
+    """A probe added to a running process runs; a failing probe replaced by a passing one
+    makes it healthy; removing the probes forgets the verdict; all with the same pid."""
+    d = daemon_factory({"web.yaml": HEALTH_BASE}).start()
+    pid = _running(d, ["web:api"])["web:api"]["pid"]
+    path = d.conf / "web.yaml"
+    _save_atomically(path, _with_probe("false"))
+    retry_until(_health_is(d, pid, "unhealthy"), 15, 0.05, "added probe to fail")
+    assert "exec: false exited 1" in (d.process("web:api")["health_reason"] or "")
+    _save_atomically(path, _with_probe("true"))
+    retry_until(_health_is(d, pid, "healthy"), 15, 0.05, "new probe to pass")
+    _save_atomically(path, HEALTH_BASE)
+    retry_until(_health_is(d, pid, "unknown"), 15, 0.05, "probes removed")
+    assert d.process("web:api")["health_reason"] is None

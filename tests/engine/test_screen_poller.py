@@ -199,8 +199,8 @@ def test_a_restart_starts_over_with_one_poller(tmp_path: Path) -> None:
         await h.settle()
         h.panes.screen["ws:agent"] = BUSY
         await h.advance(4)
-        h.panes.exit("ws:agent", ExitInfo(code=1))  # on-failure: restarted at once
-        await h.settle()
+        h.panes.exit("ws:agent", ExitInfo(code=1))  # on-failure, after a short run:
+        await h.advance(0.5)  # restarted after the first backoff delay
         assert h.sup.statuses["ws:agent"].restarts == 1
         assert h.history() == [(A.STARTING, 0)]  # the new instance starts over
         looks = len(h.panes.captures)

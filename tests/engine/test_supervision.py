@@ -43,7 +43,7 @@ def test_sigkilled_child_is_restarted_with_new_pid(daemon_factory):
 def test_flapping_process_ends_fatal_after_max_restarts(daemon_factory):
     d = daemon_factory({"demo.yaml": WORKSPACE}).start()
     fatal = d.wait_state("demo:flapper", "FATAL", timeout=15)
-    assert "gave up after 3 failed starts" in fatal["error"]
+    assert "gave up after 3 short runs in a row" in fatal["error"]
     status = d.ctl("status")
     assert status.returncode == 1  # a FATAL process makes status fail, for scripts
     assert "demo:flapper" in status.stdout and "FATAL" in status.stdout

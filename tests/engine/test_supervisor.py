@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from pathlib import Path
+
+import pytest
 
 from wezparallel.backends.memory import MemoryBackend
 from wezparallel.clock import FakeClock
@@ -54,8 +57,9 @@ def test_crash_after_running_restarts_at_once_then_backoff_grows(tmp_path: Path)
         await h.settle()
         assert h.state("w:a") == State.RUNNING
         assert h.backend is not None
+        h.clock.advance(59.0)  # a run that lasted backoff.reset_after
         h.backend.exit("w:a", ExitInfo(code=0))
-        await h.settle()  # no delay on the first restart after RUNNING
+        await h.settle()  # no delay on the first restart after a run that lasted
         assert h.state("w:a") == State.STARTING and h.sup.statuses["w:a"].restarts == 1
         h.backend.exit("w:a", ExitInfo(code=1))  # dies before start_secs: a failed start
         await h.settle()
@@ -138,3 +142,29 @@ def test_tmux_socket_stays_within_unix_socket_limits(tmp_path: Path) -> None:
     long_one = tmux_socket(deep)
     assert len(str(long_one)) < 100 and long_one.parent.stat().st_mode & 0o777 == 0o700
     assert tmux_socket(deep) == long_one != tmux_socket(deep / "z")
+
+
+def test_giving_up_is_logged_as_an_error_and_backing_off_as_a_warning(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """FATAL needs a person (issue 11.11): ERROR, with the reason; BACKOFF says when next."""
+    async def scenario() -> None:
+        h = Harness(tmp_path)
+        h.sup.set_desired({"w:a": spec("a", max_restarts=2)})
+        await h.settle()
+        assert h.backend is not None
+        for _ in range(2):
+            h.clock.advance(0.2)
+            h.backend.exit("w:a", ExitInfo(code=4))  # dies before start_secs
+            await h.settle()
+            h.clock.advance(1.0)
+            await h.settle()
+        assert h.state("w:a") == State.FATAL
+
+    with caplog.at_level(logging.INFO, logger="wezparallel.runtime.supervisor"):
+        run(scenario)
+    exits = [(r.levelname, r.getMessage()) for r in caplog.records if "exited" in r.getMessage()]
+    assert exits == [
+        ("WARNING", "w:a exited (exit 4) -> BACKOFF: exited too quickly (exit 4); retry 1 in 1s"),
+        ("ERROR", "w:a exited (exit 4) -> FATAL: exited too quickly (exit 4); gave up after 2 "
+                  "short runs in a row (each under backoff.reset_after, 1m)"),
+    ]

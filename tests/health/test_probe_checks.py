@@ -159,6 +159,8 @@ def test_output_idle_and_memory_checks() -> None:
     assert check_idle("idle", 100.0, 159.0, 60) == ProbeResult(True)
     assert check_idle("waiting", 100.0, 400.0, 60) == ProbeResult(
         False, "waiting for 300s (limit 60s)")
+    assert check_idle("error", 100.0, 400.0, 60) == ProbeResult(
+        False, "error for 300s (limit 60s)")
     assert check_memory(100 * 2**20, 200 * 2**20) == ProbeResult(True)
     assert check_memory(300 * 2**20, 200 * 2**20) == ProbeResult(
         False, "RSS 300 MiB above 200 MiB")

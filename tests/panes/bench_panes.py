@@ -48,7 +48,8 @@ async def round_trips(backend: TmuxBackend, handles: list, rounds: int = 20) -> 
     for i in range(rounds):
         h = handles[i % len(handles)]
         t0 = time.perf_counter()
-        await backend.send_text(h, f"ping{i}")
+        await backend.paste([h], f"ping{i}", bracket=False)
+        await backend.press_enter([h])
         sends.append(time.perf_counter() - t0)
         while True:
             t1 = time.perf_counter()
@@ -57,7 +58,7 @@ async def round_trips(backend: TmuxBackend, handles: list, rounds: int = 20) -> 
             if f"got: ping{i}" in text:
                 break
         trips.append(time.perf_counter() - t0)
-    print(f"send (one tmux call)          median {ms(statistics.median(sends))}")
+    print(f"send (paste, then Enter)      median {ms(statistics.median(sends))}")
     print(f"capture (one tmux call)       median {ms(statistics.median(captures))}")
     print(f"send -> echoed in capture     median {ms(statistics.median(trips))}  "
           f"max {ms(max(trips))}   (anchor: 100 ms)")

@@ -180,14 +180,15 @@ def test_stop_signals_through_the_wrapper_and_waits_for_the_exit(box: Box) -> No
     assert not pid_alive(child)
 
 
-def test_send_text_then_capture_round_trip(box: Box) -> None:
+def test_paste_enter_then_capture_round_trip(box: Box) -> None:
     backend = make(box)
 
     async def scenario() -> str:
         h = await backend.spawn(box.spec("echo", "sh", "-c", LOOP), ("sh", "-c", LOOP),
                                 box.log("echo"))
         await wait_child(backend, h)
-        await backend.send_text(h, "hello pane")
+        await backend.paste([h], "hello pane", bracket=False)
+        await backend.press_enter([h])
         for _ in range(500):
             text = await backend.capture(h, 10)
             if "got: hello pane" in text:
@@ -198,17 +199,18 @@ def test_send_text_then_capture_round_trip(box: Box) -> None:
     assert "got: hello pane" in run(scenario)
 
 
-def test_send_without_enter_types_but_does_not_submit(box: Box) -> None:
+def test_paste_without_enter_types_but_does_not_submit(box: Box) -> None:
     backend = make(box)
 
     async def scenario() -> tuple[str, str]:
         h = await backend.spawn(box.spec("echo", "sh", "-c", LOOP), ("sh", "-c", LOOP),
                                 box.log("echo"))
         await wait_child(backend, h)
-        await backend.send_text(h, "half", enter=False)
+        await backend.paste([h], "half", bracket=False)
         await asyncio.sleep(0.3)
         before = await backend.capture(h, 10)
-        await backend.send_text(h, " done")
+        await backend.paste([h], " done", bracket=False)
+        await backend.press_enter([h])
         for _ in range(500):
             if "got: half done" in await backend.capture(h, 10):
                 break
@@ -227,7 +229,8 @@ def test_broadcast_reaches_every_pane_of_the_workspace(box: Box) -> None:
         hs = await spawn_n(backend, box, 3, Layout.TILED, "sh", "-c", LOOP)
         for h in hs:
             await wait_child(backend, h)
-        await backend.send_text_many(hs, "all hands")
+        await backend.paste(hs, "all hands", bracket=False)
+        await backend.press_enter(hs)
         texts: list[str] = []
         for _ in range(500):
             texts = [await backend.capture(h, 10) for h in hs]

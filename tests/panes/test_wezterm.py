@@ -220,9 +220,11 @@ def test_send_then_capture_round_trip_and_broadcast(wez: Box) -> None:
         hs = [await spawn(backend, wez.spec(f"e{i}", "sh", "-c", LOOP)) for i in range(3)]
         for h in hs:
             await wait_child(backend, h)
-        backend.send_text(hs[0], "solo")
+        backend.paste(hs[:1], "solo", bracket=False)
+        backend.press_enter(hs[:1])
         await wait_text(backend, hs[0], "got: solo")
-        backend.send_text_many(hs, "everyone")
+        backend.paste(hs, "everyone", bracket=False)
+        backend.press_enter(hs)
         return hs, [await wait_text(backend, h, "got: everyone") for h in hs]
 
     hs, screens = run(scenario)

@@ -39,7 +39,8 @@ def test_flapping_ends_fatal_after_exactly_max_restarts_failed_starts() -> None:
     assert len(started(sim)) == 4 == st.fails
     assert delays == [0.5, 1.0, 1.5]  # 0.5 * 2**(n-1), capped at 1.5
     assert [s.reason for s in started(sim)] == ["new", "backoff", "backoff", "backoff"]
-    assert st.error == "exited too quickly (exit 1); gave up after 4 failed starts"
+    assert st.error == ("exited too quickly (exit 1); gave up after 4 short runs in a row "
+                        "(each under backoff.reset_after, 1m)")
     assert (st.pid, st.restarts) == (None, 3)
     assert sim.advance(3600) == []
     assert sim.plan().wake_at is None
@@ -114,7 +115,7 @@ def test_restart_counts_grow_with_each_automatic_restart_only() -> None:
     sim = Sim(specs(s))
     sim.settle()
     for n in range(1, 4):
-        sim.clock.advance(10)
+        sim.clock.advance(60)  # runs that lasted: restarted at once, no backoff
         sim.exit(s.id, code=0)
         sim.settle()
         assert sim.st(s.id).restarts == n
@@ -159,7 +160,8 @@ def test_temporary_spawn_failures_back_off_then_succeed() -> None:
     assert (sim.state(s.id), sim.st(s.id).error) == (State.BACKOFF, "cannot start")
     sim.run_to_wake()
     sim.run_to_wake()
-    assert (sim.state(s.id), sim.st(s.id).fails, len(started(sim))) == (State.RUNNING, 0, 3)
+    # running, but the row of short runs ends only once it has lasted backoff.reset_after
+    assert (sim.state(s.id), sim.st(s.id).fails, len(started(sim))) == (State.RUNNING, 2, 3)
 
 
 # --- reload histories --------------------------------------------------------------------------

@@ -33,12 +33,13 @@ def test_start_secs_zero_is_running_at_once() -> None:
     assert (st.state, st.pid, st.started_at, st.fails) == (State.RUNNING, 11, T, 0)
 
 
-def test_start_secs_positive_waits_in_starting_then_promote_ends_the_streak() -> None:
+def test_start_secs_positive_waits_in_starting_then_promote_keeps_the_streak() -> None:
+    """Only a run that lasts backoff.reset_after ends the row of short runs (issue 11.1)."""
     st = lc.on_spawned(ProcessStatus(id="ws:a", state=State.BACKOFF, fails=2), spec(), 12, T,
                        counts_as_restart=True)
     assert (st.state, st.fails) == (State.STARTING, 2)
     up = lc.promote(st, T + 1.0)
-    assert (up.state, up.fails, up.since) == (State.RUNNING, 0, T + 1.0)
+    assert (up.state, up.fails, up.since) == (State.RUNNING, 2, T + 1.0)
 
 
 def test_on_spawned_clears_what_belonged_to_the_last_instance() -> None:
@@ -90,7 +91,7 @@ def test_fatal_after_max_restarts_failed_starts_in_a_row(max_restarts: int) -> N
         assert st.state == (State.FATAL if n == max_restarts else State.BACKOFF)
     plural = "s" if max_restarts != 1 else ""
     assert st.error == (f"exited too quickly (exit 1); gave up after {max_restarts} "
-                        f"failed start{plural}")
+                        f"short run{plural} in a row (each under backoff.reset_after, 1m)")
     assert st.retry_at is None
 
 
@@ -138,16 +139,21 @@ EXITS = {"clean": ExitInfo(0), "code": ExitInfo(2), "signal": ExitInfo(None, sig
 ])
 def test_exit_after_running_follows_the_policy(policy: RestartPolicy, how: str,
                                                restarts: bool) -> None:
-    st = lc.on_exit(running(policy), EXITS[how], T + 50.0)
+    """After a run that lasted backoff.reset_after (1m): at once, or not at all."""
+    st = lc.on_exit(running(policy), EXITS[how], T + 60.0)
     assert st.state == State.EXITED
-    assert st.retry_at == (T + 50.0 if restarts else None)
+    assert st.retry_at == (T + 60.0 if restarts else None)
     assert (st.pid, st.last_exit, st.fails) == (None, EXITS[how], 0)
 
 
 def test_exit_in_starting_after_start_secs_counts_as_a_run_not_a_failed_start() -> None:
-    """The promotion may not have been applied yet when the exit arrives."""
+    """The promotion may not have been applied yet when the exit arrives: a short run, but
+    one that started (the message says how long it ran, not "too quickly")."""
     st = lc.on_exit(spawned(start_secs=2.0), ExitInfo(1), T + 2.0)
-    assert (st.state, st.fails, st.retry_at) == (State.EXITED, 0, T + 2.0)
+    assert (st.state, st.fails, st.error) == (State.BACKOFF, 1,
+                                              "exited 2s after starting (exit 1)")
+    lasted = lc.on_exit(spawned(start_secs=2.0), ExitInfo(1), T + 60.0)
+    assert (lasted.state, lasted.fails, lasted.retry_at) == (State.EXITED, 0, T + 60.0)
 
 
 # --- the user's intent ----------------------------------------------------------------------
@@ -231,3 +237,22 @@ def test_a_late_duplicate_exit_changes_nothing(state: State, wanted: bool) -> No
 ])
 def test_exit_info_describes_and_classifies(info: ExitInfo, text: str, failed: bool) -> None:
     assert (info.describe(), info.failed) == (text, failed)
+
+
+# --- giving up on an exit no restart can fix --------------------------------------------------
+
+def test_give_up_makes_a_process_waiting_for_its_restart_fatal_with_the_reason() -> None:
+    later = T + 3600.0  # after a long run: a crash, restarted at once
+    exited = lc.on_exit(running(), ExitInfo(code=1), later)
+    assert (exited.state, exited.retry_at) == (State.EXITED, later)
+    fatal = lc.give_up(exited, "not logged in", later)
+    assert (fatal.state, fatal.error, fatal.retry_at) == (State.FATAL, "not logged in", None)
+    backoff = lc.on_exit(spawned(), ExitInfo(code=1), T + 0.5)
+    assert backoff.state == State.BACKOFF
+    assert lc.give_up(backoff, "x", T + 1.0).state == State.FATAL
+
+
+@pytest.mark.parametrize("state", [State.STOPPED, State.RUNNING, State.STARTING, State.FATAL])
+def test_give_up_leaves_anything_else_alone(state: State) -> None:
+    st = ProcessStatus(id="ws:a", state=state, error="before")
+    assert lc.give_up(st, "not logged in", T) == st

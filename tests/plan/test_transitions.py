@@ -27,6 +27,7 @@ ALLOWED = {
     (S.STARTING, S.RUNNING), (S.STARTING, S.BACKOFF), (S.STARTING, S.STOPPING),
     (S.STARTING, S.FATAL), (S.STARTING, S.EXITED), (S.STARTING, S.STOPPED),
     (S.RUNNING, S.STOPPING), (S.RUNNING, S.EXITED), (S.RUNNING, S.STOPPED),
+    (S.RUNNING, S.BACKOFF), (S.RUNNING, S.FATAL),
     (S.BACKOFF, S.STARTING), (S.BACKOFF, S.FATAL), (S.BACKOFF, S.STOPPED),
     (S.STOPPING, S.STOPPED),
     (S.EXITED, S.STARTING), (S.EXITED, S.STOPPED), (S.EXITED, S.FATAL),
@@ -56,11 +57,15 @@ PRODUCERS: dict[tuple[State, State], tuple[State, Producer]] = {
     (S.STARTING, S.FATAL): (S.STARTING, lambda: lc.on_exit(
         status(S.STARTING, fails=2), ExitInfo(1), T)),
     (S.STARTING, S.EXITED): (S.STARTING, lambda: lc.on_exit(
-        status(S.STARTING, started_at=T - 6.0), ExitInfo(1), T)),
+        status(S.STARTING, started_at=T - 60.0), ExitInfo(1), T)),
     (S.STARTING, S.STOPPED): (S.STARTING, lambda: lc.on_exit(
         status(S.STARTING, wanted=False), ExitInfo(0), T)),
     (S.RUNNING, S.STOPPING): (S.RUNNING, lambda: lc.begin_stop(status(S.RUNNING), T)),
-    (S.RUNNING, S.EXITED): (S.RUNNING, lambda: lc.on_exit(status(S.RUNNING), ExitInfo(1), T)),
+    (S.RUNNING, S.EXITED): (S.RUNNING, lambda: lc.on_exit(
+        status(S.RUNNING, started_at=T - 60.0), ExitInfo(1), T)),
+    (S.RUNNING, S.BACKOFF): (S.RUNNING, lambda: lc.on_exit(status(S.RUNNING), ExitInfo(1), T)),
+    (S.RUNNING, S.FATAL): (S.RUNNING, lambda: lc.on_exit(
+        status(S.RUNNING, fails=2), ExitInfo(1), T)),
     (S.RUNNING, S.STOPPED): (S.RUNNING, lambda: lc.on_exit(
         status(S.RUNNING, restart_requested=True), ExitInfo(0), T)),
     (S.BACKOFF, S.STARTING): (S.BACKOFF, lambda: lc.on_spawned(

@@ -13,6 +13,7 @@ from click.testing import CliRunner
 from tests.spec.fixtures import INVALID
 from tests.support import script
 from wezparallel.cli.ctl import cli
+from wezparallel.spec.loader import load_paths
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -74,6 +75,14 @@ def test_templates_lists_the_four_known_names():
     assert names == ["basic", "parallel_dev", "research", "web_dev"]
 
 
+def test_templates_json_lists_names_and_descriptions():
+    result = run("templates", "--json")
+    assert result.exit_code == 0, result.output
+    listed = json.loads(result.stdout)
+    assert [t["name"] for t in listed] == ["basic", "parallel_dev", "research", "web_dev"]
+    assert listed[0]["description"] == "One Claude Code agent in the project directory"
+
+
 def test_init_writes_a_valid_file_and_refuses_to_overwrite(tmp_path):
     first = run("init", "mine", "--template", "web_dev", "--dir", str(tmp_path / "new"))
     assert first.exit_code == 0, first.output
@@ -96,7 +105,8 @@ def test_init_defaults_to_the_conf_dir(tmp_path):
 
 def test_init_rejects_unknown_template_and_bad_name(tmp_path):
     unknown = run("init", "x", "--template", "nope", "--dir", str(tmp_path))
-    assert unknown.exit_code == 1 and "no template named 'nope'" in unknown.stderr
+    assert unknown.exit_code == 2  # a wrong argument is a usage error (issue 11.11)
+    assert "no template named 'nope'; the templates are: basic" in unknown.stderr
     bad = run("init", "Bad Name", "--dir", str(tmp_path))
     assert bad.exit_code == 1 and "not a valid workspace name" in bad.stderr
     assert list(tmp_path.iterdir()) == []
@@ -113,3 +123,32 @@ def test_console_script_and_lazy_imports(tmp_path):
          "print(any(m.split('.')[0] in ('jsonschema', 'yaml') for m in sys.modules))"],
         capture_output=True, text=True, timeout=60)
     assert probe.stdout.strip() == "False"
+
+
+def test_init_outside_the_project_writes_its_absolute_cwd_and_says_where(
+        tmp_path, monkeypatch):
+    """`wezparctl init` run in a project whose conf dir is elsewhere (the XDG default): the
+    agents must run in the project, not beside the file."""
+    project = tmp_path / "my $project"  # a `$` must not be read as interpolation
+    project.mkdir()
+    conf = tmp_path / "xdg" / "wezparallel" / "conf.d"
+    monkeypatch.chdir(project)
+    result = run("--conf-dir", str(conf), "init", "solo")
+    assert result.exit_code == 0, result.output
+    target = conf / "solo.yaml"
+    assert result.stdout.startswith(f"wrote {target} (template basic) for {project};")
+    (spec,) = load_paths([target], {}).workspaces.values()
+    assert spec.cwd == str(project)
+    assert [p.cwd for p in spec.processes] == [str(project)]
+
+
+def test_init_inside_the_project_writes_a_cwd_relative_to_the_file(tmp_path, monkeypatch):
+    """A conf.d (or any folder) inside the project: the file moves with a clone of it."""
+    monkeypatch.chdir(tmp_path)
+    result = run("init", "solo", "--dir", "deep/conf.d")
+    assert result.exit_code == 0, result.output
+    target = tmp_path / "deep" / "conf.d" / "solo.yaml"
+    assert f"wrote {target} " in result.stdout
+    assert "\ncwd: ../..  " in target.read_text()
+    (spec,) = load_paths([target], {}).workspaces.values()
+    assert spec.cwd == str(tmp_path)

@@ -43,7 +43,7 @@ def test_every_key_lands_in_the_model(full):
              ("QUOTED", "a hello b"), ("WORKERS", "4")),
         backend=BackendName.SUBPROCESS, layout=Layout.MAIN_LEFT, autostart=False,
         restart=RestartPolicy.ALWAYS, start_secs=0.25, max_restarts=2,
-        backoff=Backoff(initial=0.1, max=60.0, factor=1.5), stop_signal="INT",
+        backoff=Backoff(initial=0.1, max=60.0, factor=1.5, reset_after=120.0), stop_signal="INT",
         stop_timeout=3600.0,
         depends_on=(Dependency("full:api", DependencyCondition.HEALTHY),),
         health=(
@@ -71,6 +71,7 @@ def test_claude_process_has_no_argv_and_a_full_claude_spec(full):
     assert api.worktree == WorktreeSpec(branch="feature/api", base="main", path="../wt/api")
     assert api.backend == BackendName.TMUX  # inherited from the workspace
     assert api.stop_timeout == 3.0  # from defaults
+    assert (api.start_secs, api.backoff.reset_after) == (5.0, 60.0)  # an agent's defaults
     assert (api.source.line, api.source.column) == (15, 3)
 
 
@@ -83,6 +84,26 @@ def test_shell_command_defaults_and_cross_workspace_dependency(full):
     assert shell.cwd == ROOT
     assert (shell.restart, shell.start_secs, shell.max_restarts) == \
         (RestartPolicy.ON_FAILURE, 1.0, 5)
+
+
+def test_agents_count_as_started_after_5s_unless_the_file_says_otherwise(tmp_path):
+    """Claude Code without a login or network exits ~2 s in: that must be a failed start."""
+    write(tmp_path, "w.yaml", "workspace: w\nprocesses:\n  a: {claude: {}}\n"
+          "  b: {claude: {}, start_secs: 2s}\n  c: {command: x}\n")
+    write(tmp_path, "v.yaml", "workspace: v\ndefaults: {start_secs: 0}\nprocesses:\n"
+          "  a: {claude: {}}\n")
+    result = load_conf_dir(tmp_path, {})
+    assert not result.problems
+    w = {p.name: p.start_secs for p in result.workspaces[str(tmp_path / "w.yaml")].processes}
+    v = {p.name: p.start_secs for p in result.workspaces[str(tmp_path / "v.yaml")].processes}
+    assert (w, v) == ({"a": 5.0, "b": 2.0, "c": 1.0}, {"a": 0.0})
+
+
+def test_a_bad_reset_after_is_located(tmp_path):
+    write(tmp_path, "w.yaml", "workspace: w\nprocesses:\n"
+          "  a: {command: x, backoff: {reset_after: soon}}\n")
+    (problem,) = load_conf_dir(tmp_path, {}).problems
+    assert (problem.line, "reset_after" in problem.message) == (3, True), problem
 
 
 def test_overlay_deep_merges_and_anchors_expand():

@@ -50,6 +50,10 @@ ENV = {"SET": "value", "EMPTY": ""}
     ("${SET}", "value"), ("$SET/x", "value/x"), ("${UNSET}", ""), ("${UNSET:-d}", "d"),
     ("${EMPTY:-d}", "d"), ("${EMPTY-d}", ""), ("${UNSET-d}", "d"), ("$$SET", "$SET"),
     ("a $ b", "a $ b"), ("${SET:?never}", "value"), ("x${SET}y${UNSET:-z}", "xvalueyz"),
+    # nesting, as Compose does: a default (or message) may itself hold variables
+    ("${UNSET:-${SET}}", "value"), ("${UNSET:-a${SET}b}/c", "avalueb/c"),
+    ("${UNSET:-${ALSO_UNSET:-deep}}", "deep"), ("${SET:-${UNSET:?not evaluated}}", "value"),
+    ("${UNSET:-$$}", "$"), ("${UNSET:-$SET}", "value"), ("${SET:-x}}", "value}"),
 ])
 def test_interpolation(text, out):
     assert interpolate(text, ENV) == out
@@ -60,6 +64,9 @@ def test_interpolation(text, out):
     ("${EMPTY:?}", "${EMPTY} is required but not set"),
     ("${broken", "invalid interpolation"),
     ("${1X}", "invalid interpolation"),
+    ("${UNSET:-${SET}", "invalid interpolation"),  # the outer one is never closed
+    ("${UNSET:?need ${SET}}", "need value"),
+    ("${UNSET:-" * 40 + "x" + "}" * 40, "nested more than 16 deep"),
 ])
 def test_interpolation_errors(text, message):
     with pytest.raises(InterpolationError, match=message.replace("$", r"\$").replace("{", r"\{")
@@ -84,3 +91,11 @@ def test_env_file_forms():
 def test_env_file_errors(text, message):
     with pytest.raises(InterpolationError, match=message):
         parse_env_file(text, ENV)
+
+
+@pytest.mark.parametrize(("seconds", "text"), [
+    (0.25, "0.2s"), (0.3, "0.3s"), (2.0, "2s"), (2.5, "2.5s"), (45.4, "45s"), (60, "1m"),
+    (90, "1m30s"), (3600, "1h"), (5400, "1h30m")])
+def test_durations_in_messages_are_written_the_way_files_write_them(
+        seconds: float, text: str) -> None:
+    assert units.format_duration(seconds) == text

@@ -8,8 +8,11 @@ Choices checked against `claude --help` of @anthropic-ai/claude-code 2.1.197:
   starts with `-`.
 - Even after `--`, a first word equal to a subcommand name (`mcp`, `doctor`, `update`...) runs
   that subcommand instead of a session; such a one-word prompt gets a trailing space.
-- With `resume: auto` and a conversation to come back to, `--continue` replaces the prompt:
-  sending the first message again would repeat it in the continued conversation.
+- Every session is named: a new one starts with `--session-id UUID` (an id the runtime chose
+  and keeps), and `resume: auto` comes back to exactly that one with `--resume UUID`, which then
+  replaces the prompt (sending the first message again would repeat it in the resumed
+  conversation). Never `--continue`: it opens the newest conversation *of the directory*, so two
+  agents sharing a directory would take each other's.
 """
 
 from __future__ import annotations
@@ -41,11 +44,13 @@ SUBCOMMANDS = frozenset({
 class ClaudeContext:
     """What the runtime knows that the spec does not.
 
-    `has_run_before`: this agent already ran in this cwd, so `resume: auto` continues it.
+    `resume_session`: the id of this agent's earlier conversation in this cwd, which
+    `resume: auto` resumes. `new_session`: the id a fresh session starts with otherwise.
     `settings_file`: the generated hooks file (`wezparallel.agents.hooks.write_settings`).
     """
 
-    has_run_before: bool = False
+    resume_session: str | None = None
+    new_session: str | None = None
     settings_file: str | None = None
 
 
@@ -67,14 +72,14 @@ def resolve_binary(claude: ClaudeSpec, environ: Mapping[str, str] | None = None)
     return os.path.abspath(found)
 
 
-def uses_continue(claude: ClaudeSpec, context: ClaudeContext) -> bool:
-    return claude.resume == "auto" and context.has_run_before
+def resumes(claude: ClaudeSpec, context: ClaudeContext) -> bool:
+    return claude.resume == "auto" and context.resume_session is not None
 
 
 def sends_prompt(claude: ClaudeSpec, context: ClaudeContext) -> bool:
     """Whether the session starts with a first message (the activity tracker then expects
     a turn right after SessionStart, instead of reporting idle in between)."""
-    return bool(claude.prompt) and not uses_continue(claude, context)
+    return bool(claude.prompt) and not resumes(claude, context)
 
 
 def claude_argv(claude: ClaudeSpec, binary: str, context: ClaudeContext) -> tuple[str, ...]:
@@ -101,8 +106,10 @@ def claude_argv(claude: ClaudeSpec, binary: str, context: ClaudeContext) -> tupl
         argv += ["--mcp-config", claude.mcp_config]
     if context.settings_file and claude.hooks:
         argv += ["--settings", context.settings_file]
-    if uses_continue(claude, context):
-        argv.append("--continue")
+    if resumes(claude, context):
+        argv += ["--resume", context.resume_session or ""]
+    elif context.new_session:
+        argv += ["--session-id", context.new_session]
     argv += claude.args
     if sends_prompt(claude, context):
         argv += ["--", _safe_prompt(claude.prompt or "")]

@@ -20,9 +20,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from wezparallel.paths import ensure_private_dir
+
 HOOK_EVENTS = (
-    "SessionStart", "UserPromptSubmit", "PreToolUse", "Notification", "Stop", "SessionEnd",
+    "SessionStart", "UserPromptSubmit", "PreToolUse", "Notification", "Stop", "StopFailure",
+    "SessionEnd",
 )
+"""StopFailure (Claude Code >= 2.1.78) ends a turn that failed on an API error (not logged in,
+rate limit...) instead of Stop: without it such a turn would leave the agent busy for good."""
 REPORTER = Path(__file__).with_name("report.py")
 REPORT_TIMEOUT = 1.0  # seconds the reporter may spend in total
 HOOK_TIMEOUT = 10  # seconds after which Claude Code itself kills a hook command
@@ -62,7 +67,7 @@ def settings_path(state_dir: str | os.PathLike[str], workspace: str, name: str) 
 def write_settings(path: str | os.PathLike[str], settings: dict[str, Any]) -> Path:
     """Write atomically (a half-written file would be silently ignored by `claude -p`)."""
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    ensure_private_dir(target.parent)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     tmp.write_text(json.dumps(settings, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     os.chmod(tmp, 0o600)

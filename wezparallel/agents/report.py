@@ -24,6 +24,11 @@ import time
 
 DEFAULT_TIMEOUT = 1.0  # seconds, for reading stdin, connecting, sending and the reply together
 MAX_STDIN = 1 << 20  # bytes; PreToolUse payloads carry the tool input, which can be large
+# Payload fields the activity depends on, passed on as `hook` (never the tool input or the
+# prompt: they can be large, and the daemon has no use for them).
+FIELDS = ("agent_id", "stop_hook_active", "notification_type", "message", "error",
+          "error_type", "error_message", "last_assistant_message", "source", "reason")
+FIELD_LIMIT = 300  # characters kept of a string field
 
 
 def parse_args(argv: list[str]) -> tuple[str, str, str, float]:
@@ -78,6 +83,8 @@ def request(payload: bytes, process_id: str, event: str) -> bytes:
         "id": process_id,
         "event": event or str(hook.get("hook_event_name") or ""),
         "session_id": session if isinstance(session, str) else None,
+        "hook": {k: v[:FIELD_LIMIT] if isinstance(v, str) else v
+                 for k, v in hook.items() if k in FIELDS and isinstance(v, (str, bool))},
     }
     line = {"id": 1, "method": "agent_event", "params": params}
     return json.dumps(line, separators=(",", ":")).encode() + b"\n"

@@ -25,6 +25,8 @@ import os
 import shutil
 from pathlib import Path
 
+from wezparallel.paths import ensure_private_dir
+
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024  # bytes before the live file is rotated
 DEFAULT_FILES = 5  # files kept per process, the live one included
 _BLOCK = 64 * 1024
@@ -33,8 +35,14 @@ _BLOCK = 64 * 1024
 def open_for_child(path: Path) -> int:
     """A descriptor for the child's stdout/stderr: append-only, private (0600), close-on-exec
     for us (the child gets its own copy as fd 1 and 2)."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    ensure_private_dir(path.parent)
     return os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+
+
+def create_log(path: Path) -> None:
+    """Make sure the log exists, 0600 in a 0700 directory, before a program we do not control
+    (tmux's `pipe-pane` shell) appends to it with whatever the umask allows."""
+    os.close(open_for_child(path))
 
 
 def backup_path(path: Path, n: int) -> Path:

@@ -37,6 +37,8 @@ import psutil
 
 from wezparallel.backends import layouts
 from wezparallel.backends.base import ExitCallback, Handle
+from wezparallel.backends.logfile import create_log
+from wezparallel.backends.paste import bracketed
 from wezparallel.backends.tmux_cmd import (
     SEP,
     TIMEOUT,
@@ -174,26 +176,28 @@ class TmuxBackend:
 
     # --- pane verbs --------------------------------------------------------------------------
 
-    async def send_text(self, handle: Handle, text: str, enter: bool = True) -> None:
-        await self.send_text_many([handle], text, enter)
+    async def paste(self, handles: Iterable[Handle], text: str, bracket: bool) -> None:
+        """Type `text` into every pane as one paste, Enter not included (see `press_enter`).
 
-    async def send_text_many(self, handles: Iterable[Handle], text: str,
-                             enter: bool = True) -> None:
-        """Type `text` (and Enter) into every pane, in one tmux call: the broadcast behind
-        `send --workspace/--all`. Pasted, so a multi-line prompt arrives whole where the
-        program asked for bracketed paste."""
-        if not text:  # tmux makes no buffer of "": only Enter is left to send
-            keys = [a for h in handles for a in (SEP, "send-keys", "-t", _pane(h), "Enter")]
-            if enter and keys:
-                await self.server.run(*keys[1:])
-            return
-        args: list[str] = ["set-buffer", "-b", "wezparallel-send", "--", text]
-        for h in handles:
-            args += [SEP, "paste-buffer", "-p", "-b", "wezparallel-send", "-t", _pane(h)]
-            if enter:
-                args += [SEP, "send-keys", "-t", _pane(h), "Enter"]
-        args += [SEP, "delete-buffer", "-b", "wezparallel-send"]
-        await self.server.run(*args)
+        `bracket`: wrapped in paste markers by us, newlines kept (an agent's prompt); else
+        pasted the way tmux pastes for a person (`-p`: bracketed only when the program asked,
+        newlines sent as CR). The text reaches tmux on stdin, never through its parser."""
+        targets = [_pane(h) for h in handles]
+        if not text or not targets:
+            return  # tmux makes no buffer of ""
+        how = ["-r"] if bracket else ["-p"]
+        args: list[str] = ["load-buffer", "-b", _SEND_BUFFER, "-"]
+        for pane in targets:
+            args += [SEP, "paste-buffer", *how, "-b", _SEND_BUFFER, "-t", pane]
+        args += [SEP, "delete-buffer", "-b", _SEND_BUFFER]
+        await self.server.run(*args, stdin=bracketed(text) if bracket else text)
+
+    async def press_enter(self, handles: Iterable[Handle]) -> None:
+        """Enter on its own: sent apart from any text, so no input box takes it for part of
+        a paste."""
+        keys = [a for h in handles for a in (SEP, "send-keys", "-t", _pane(h), "Enter")]
+        if keys:
+            await self.server.run(*keys[1:])
 
     async def capture(self, handle: Handle, lines: int) -> str:
         return await self.capture_pane(_pane(handle), lines)
@@ -275,7 +279,7 @@ class TmuxBackend:
         if old is not None:
             pane, pid = old.pane, await self._respawn(old.pane, command)
         else:
-            log_path.parent.mkdir(parents=True, exist_ok=True)
+            create_log(log_path)
             pane, pid = await self._create(spec, command, rows, log_path)
             if self._windows.layout_of(spec.workspace) in layouts.MAIN_LAYOUTS:
                 mine = await self.workspace_panes(spec.workspace)
@@ -320,6 +324,8 @@ class TmuxBackend:
         self._windows.last[ws] = pane
         return pane, int(pid)
 
+
+_SEND_BUFFER = "wezparallel-send"
 _DEAD_MARK = "Pane is dead ("  # tmux's remain-on-exit line at the bottom of a dead pane
 
 

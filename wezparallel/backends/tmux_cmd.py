@@ -81,29 +81,33 @@ class TmuxServer:
         sock = ["-S", str(self.socket_path)] if self.socket_path is not None else []
         return [self.program, *sock, *map(escape_arg, args)]
 
-    async def run(self, *args: str, check: bool = True) -> str:
+    async def run(self, *args: str, check: bool = True, stdin: str | None = None) -> str:
         """Run one tmux client and return its stdout; raise BackendError when it fails or
-        gets no answer within `timeout`."""
+        gets no answer within `timeout`.
+
+        `stdin` is what `load-buffer -` reads: the way to hand tmux text that must not pass
+        its command parser at all."""
         argv = self.argv(*args)
         log.debug("tmux: %s", argv)
         out, err = os.memfd_create("tmux-out"), os.memfd_create("tmux-err")
+        given = _memfd_with(stdin) if stdin is not None else subprocess.DEVNULL
         try:
-            code = await self._client(argv, out, err)
+            code = await self._client(argv, given, out, err)
             stdout, stderr = _read_all(out), _read_all(err)
         finally:
-            os.close(out)
-            os.close(err)
+            for fd in (out, err) if stdin is None else (out, err, given):
+                os.close(fd)
         if check and code != 0:
             raise BackendError(self.program, argv, code, stderr)
         return stdout
 
-    async def _client(self, argv: list[str], out: int, err: int) -> int:
-        """The client's exit code. Its output goes to files, not pipes: a client hands its
-        stdout and stderr to the server, so a stopped server would hold a pipe open, and
-        waiting for its end would hang as long as the server does."""
+    async def _client(self, argv: list[str], stdin: int, out: int, err: int) -> int:
+        """The client's exit code. Its input and output are files, not pipes: a client hands
+        its stdio to the server, so a stopped server would hold a pipe open, and waiting for
+        its end (or writing into it) would hang as long as the server does."""
         try:
             proc = await asyncio.create_subprocess_exec(
-                *argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+                *argv, stdin=stdin, stdout=out, stderr=err,
                 env=_client_env(self.socket_path is not None))
         except FileNotFoundError:
             raise ProgramNotFound(self.program, "install tmux, or use backend: subprocess")\
@@ -135,6 +139,13 @@ class TmuxServer:
 
     def installed(self) -> bool:
         return shutil.which(self.program) is not None
+
+
+def _memfd_with(text: str) -> int:
+    fd = os.memfd_create("tmux-in")
+    os.write(fd, text.encode())
+    os.lseek(fd, 0, os.SEEK_SET)
+    return fd
 
 
 def _read_all(fd: int) -> str:

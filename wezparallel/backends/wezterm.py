@@ -30,6 +30,7 @@ import psutil
 
 from wezparallel.backends import layouts
 from wezparallel.backends.base import ExitCallback, Handle
+from wezparallel.backends.paste import bracketed
 from wezparallel.backends.wezterm_cmd import WezTermCli
 from wezparallel.backends.wezterm_gui import WezTermNotRunning, gui_pid
 from wezparallel.backends.wrapper import (
@@ -165,17 +166,26 @@ class WezTermBackend:
 
     # --- pane verbs --------------------------------------------------------------------------
 
-    def send_text(self, handle: Handle, text: str, enter: bool = True) -> None:
-        """Pasted (bracketed) like a person's paste, then a bare `\\r` to submit: the way to
-        hand a prompt to a TUI without its lines being submitted one by one."""
-        pane = _pane(handle)
-        self.cli.run("send-text", "--pane-id", pane, stdin=text)
-        if enter:
-            self.cli.run("send-text", "--pane-id", pane, "--no-paste", "\r")
+    def paste(self, handles: Iterable[Handle], text: str, bracket: bool) -> None:
+        """Type `text` into every pane as one paste, Enter not included (see `press_enter`).
 
-    def send_text_many(self, handles: Iterable[Handle], text: str, enter: bool = True) -> None:
+        `bracket`: wrapped in paste markers by us and written as is (`--no-paste`), so it is
+        one paste even before the program turned bracketed paste on (an agent's prompt).
+        Else WezTerm's own paste, which brackets only when the program asked and otherwise
+        sends each newline as CR (term/src/terminalstate/mod.rs `send_paste`)."""
+        if not text:
+            return
         for h in handles:
-            self.send_text(h, text, enter)
+            if bracket:
+                self.cli.run("send-text", "--pane-id", _pane(h), "--no-paste",
+                             stdin=bracketed(text))
+            else:
+                self.cli.run("send-text", "--pane-id", _pane(h), stdin=text)
+
+    def press_enter(self, handles: Iterable[Handle]) -> None:
+        """A bare CR, never pasted: Enter on its own."""
+        for h in handles:
+            self.cli.run("send-text", "--pane-id", _pane(h), "--no-paste", "\r")
 
     def capture(self, handle: Handle, lines: int) -> str:
         out = self.cli.run("get-text", "--pane-id", _pane(handle), "--start-line", f"-{lines}")
@@ -243,7 +253,10 @@ class WezTermBackend:
         elif not ours:
             pane = self.cli.run("spawn", "--new-window", "--workspace", spec.workspace,
                                 "--cwd", spec.cwd, "--", *command).strip()
-            self.cli.run("set-tab-title", "--pane-id", pane, spec.workspace)
+            try:  # cosmetic, and a program that exits at once takes its pane (and tab) along
+                self.cli.run("set-tab-title", "--pane-id", pane, spec.workspace)
+            except BackendError as exc:
+                log.debug("%s: no tab title: %s", spec.id, exc)
         else:
             layout = self._layout.get(spec.workspace, spec.layout)
             previous = ours[-1].pane_id

@@ -26,6 +26,7 @@ import psutil
 from wezparallel.backends.base import ExitCallback, Handle
 from wezparallel.backends.panewrap import LAUNCH_MAGIC
 from wezparallel.errors import SpawnError
+from wezparallel.paths import ensure_private_dir
 from wezparallel.plan.lifecycle import ExitInfo
 
 log = logging.getLogger(__name__)
@@ -145,7 +146,7 @@ class WrappedProcesses:
         """A fresh status file location: the previous run's record must not be mistaken for
         this one's."""
         path = self.status_path(process_id)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        ensure_private_dir(path.parent)
         path.unlink(missing_ok=True)
         for stale in path.parent.glob(f"{path.stem}.*.launch"):  # of starts given up on
             withdraw_launch(stale)

@@ -6,23 +6,29 @@ from typing import Any
 
 import click
 
+from wezparallel.cli import complete
+from wezparallel.cli.options import DURATION
 from wezparallel.cli.remote import call, print_json
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 
 
 @click.command()
-@click.argument("process_id")
+@click.argument("process_id", metavar="ID", shell_complete=complete.targets)
 @click.option("--until", "until", type=click.Choice(["idle", "waiting", "busy"]),
               required=True, help="The activity to wait for.")
-@click.option("--timeout", type=float, default=300.0, show_default=True,
-              help="Seconds to wait; exit 1 when they pass.")
+@click.option("--any", "any_", is_flag=True,
+              help="With a pattern: return when the first matching agent gets there.")
+@click.option("--timeout", type=DURATION, default="5m", show_default=True,
+              help="How long to wait (2s, 5m, or seconds); exit 1 when it passes.")
 @click.pass_context
-def wait(ctx: click.Context, process_id: str, until: str, timeout: float) -> None:
-    """Block until an agent is idle (its turn ended) or waiting (it needs you)."""
-    result = call(ctx, "wait", {"id": process_id, "until": until, "timeout": timeout},
-                  timeout=timeout + 10)
-    click.echo(f"{result['id']}: {result['activity']}")
+def wait(ctx: click.Context, process_id: str, until: str, any_: bool, timeout: float) -> None:
+    """Block until an agent is idle (its turn ended) or waiting (it needs you). A pattern
+    (`ws:*`, `ws`, `all`) waits until every agent it matches is there at once."""
+    result = call(ctx, "wait", {"id": process_id, "until": until, "timeout": timeout,
+                                "any": any_}, timeout=timeout + 10)
+    for agent in result.get("agents") or [result]:
+        click.echo(f"{agent['id']}: {agent['activity']}")
 
 
 @click.group()
@@ -43,7 +49,7 @@ def list_(ctx: click.Context, as_json: bool) -> None:
 
 
 @worktree.command()
-@click.argument("process_id")
+@click.argument("process_id", shell_complete=complete.process_ids)
 @click.option("--force", is_flag=True, help="Also when it has uncommitted changes (lost).")
 @click.pass_context
 def remove(ctx: click.Context, process_id: str, force: bool) -> None:

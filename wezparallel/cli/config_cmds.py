@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import sys
 from pathlib import Path
 
@@ -55,11 +56,16 @@ def schema() -> None:
 
 
 @click.command()
-def templates() -> None:
+@click.option("--json", "as_json", is_flag=True,
+              help="Print a JSON list of {name, description}.")
+def templates(as_json: bool) -> None:
     """List the built-in workspace templates."""
     from wezparallel.spec.templates import list_templates
 
     entries = list_templates()
+    if as_json:
+        click.echo(json.dumps([{"name": n, "description": d} for n, d in entries], indent=2))
+        return
     width = max(len(name) for name, _ in entries)
     for name, description in entries:
         click.echo(f"{name:<{width}}  {description}")
@@ -73,13 +79,22 @@ def templates() -> None:
               help="Where to write NAME.yaml [default: the conf dir].")
 @click.pass_context
 def init(ctx: click.Context, name: str, template: str, directory: Path | None) -> None:
-    """Write a new workspace file NAME.yaml from a template; never overwrites."""
-    from wezparallel.spec.templates import write_workspace
+    """Write a new workspace file NAME.yaml from a template; never overwrites.
 
+    Its processes run in the current directory: `cwd:` is written relative to the file when
+    the file is inside it, absolute otherwise."""
+    from wezparallel.paths import absolute
+    from wezparallel.spec.templates import template_names, write_workspace
+
+    if template not in template_names():  # a wrong argument is a usage error (exit 2)
+        raise click.BadParameter(f"no template named {template!r}; the templates are: "
+                                 + ", ".join(template_names()), param_hint="'--template'")
+    project = absolute(os.getcwd())
     try:
-        target = write_workspace(directory or ctx.obj.paths.conf_dir, name, template)
+        target = absolute(write_workspace(absolute(directory or ctx.obj.paths.conf_dir),
+                                          name, template, project))
     except WezparallelError as exc:
         click.echo(f"wezparctl: {exc}", err=True)
         sys.exit(EXIT_FAILED)
-    click.echo(f"wrote {target} (template {template}); check it with "
-               f"`wezparctl validate {target}`")
+    click.echo(f"wrote {target} (template {template}) for {project}; check it with "
+               f"`wezparctl validate {shlex.quote(str(target))}`")

@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 NOTICES_SHOWN = 5  # the table is for a glance; `status --json` has them all
+UP = frozenset({"STARTING", "RUNNING", "STOPPING"})  # states with a live instance
 
 
 def duration(seconds: float | None) -> str:
@@ -24,20 +25,9 @@ def duration(seconds: float | None) -> str:
 def status_table(status: dict[str, Any]) -> list[str]:
     rows = [("ID", "STATE", "PID", "UPTIME", "RESTARTS", "CPU%", "MEM", "BACKEND", "INFO")]
     for p in status["processes"]:
-        info = p.get("error") or p.get("exit") or ""
-        if p.get("activity"):
-            info = f"{p['activity']} {info}".strip()
-        if p.get("health") == "unhealthy":
-            info = f"{info} unhealthy ({p.get('health_reason') or 'no reason'})".strip()
-        elif p.get("health") == "healthy":
-            info = f"{info} healthy".strip()
-        if p.get("autostart_off"):
-            info = f"autostart off {info}".strip()
-        elif not p.get("wanted", True) and p["state"] == "STOPPED":
-            info = f"stopped by user {info}".strip()
         rows.append((p["id"], p["state"], str(p["pid"] or "-"), duration(p.get("uptime")),
                      str(p["restarts"]), _cpu(p.get("cpu_percent")), size(p.get("rss")),
-                     _placement(p), info))
+                     _placement(p), info(p)))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)) + "  " + r[-1]
              for r in rows]
@@ -47,6 +37,36 @@ def status_table(status: dict[str, Any]) -> list[str]:
     for notice in status.get("notices", [])[-NOTICES_SHOWN:]:
         lines.append(f"notice {clock_time(notice['at'])} {notice['process']}: {notice['message']}")
     return lines
+
+
+def info(p: dict[str, Any]) -> str:
+    """The INFO column: what the STATE column does not already say, about the instance that
+    runs now. Activity and health belong to a live instance; how the last one ended belongs
+    to a process that is down, and an agent's `exited` activity, or the TERM a user's stop
+    ended it with, only repeat the state."""
+    state = p["state"]
+    if state == "STOPPED" and not p.get("wanted", True):
+        return "autostart off" if p.get("autostart_off") else "stopped by user"
+    if state not in UP:
+        text = p.get("error") or (p.get("exit") if state == "EXITED" else None) or ""
+        if state == "BACKOFF" and p.get("retry_in") is not None:
+            text = f"{text}; next try in {p['retry_in']:.1f}s".removeprefix("; ")
+        return _with_problem(text, p)
+    parts = [_with_problem(" ".join(filter(None, [p.get("error"), p.get("activity")])), p)]
+    if p.get("health") == "unhealthy":
+        parts.append(f"unhealthy ({p.get('health_reason') or 'no reason'})")
+    elif p.get("health") == "healthy":
+        parts.append("healthy")
+    return " ".join(part for part in parts if part)
+
+
+def _with_problem(text: str, p: dict[str, Any]) -> str:
+    """An agent's problem (not logged in, no network), unless the text already says it (the
+    error of an agent that was given up on is that problem)."""
+    problem = p.get("agent_problem")
+    if not problem or problem in text:
+        return text
+    return f"{text} ({problem})".strip()
 
 
 def clock_time(wall: float) -> str:

@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from wezparallel.cli import complete
 from wezparallel.cli.remote import call, stream
 
 PALETTE = ("cyan", "yellow", "green", "magenta", "blue", "bright_cyan", "bright_yellow",
@@ -44,7 +45,7 @@ class Printer:
 
 
 @click.command()
-@click.argument("patterns", nargs=-1)
+@click.argument("patterns", nargs=-1, shell_complete=complete.targets)
 @click.option("-n", "--lines", type=click.IntRange(min=0), default=50, show_default=True,
               help="Lines of backlog per process.")
 @click.option("-f", "--follow", is_flag=True, help="Keep printing new output.")

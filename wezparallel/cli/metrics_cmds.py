@@ -23,6 +23,7 @@ from typing import Any, TextIO
 
 import click
 
+from wezparallel.cli import complete
 from wezparallel.cli.remote import EXIT_FAILED, call, print_json
 from wezparallel.errors import PermanentError
 from wezparallel.metrics import render
@@ -210,7 +211,7 @@ def top(ctx: click.Context, sort: str, interval: float, iterations: int) -> None
 
 
 @click.command()
-@click.argument("process_id", required=False)
+@click.argument("process_id", required=False, shell_complete=complete.process_ids)
 @click.option("--since", default="1h", show_default=True,
               help="How far back: 90s, 15m, 1h, 7d.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")

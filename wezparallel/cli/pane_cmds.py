@@ -10,27 +10,36 @@ from typing import Any
 
 import click
 
+from wezparallel.cli import complete
 from wezparallel.cli.remote import EXIT_FAILED, call, print_json
 from wezparallel.spec.model import Layout
 
 # What decides how `attach` shows a pane: whether the caller is already inside tmux or WezTerm.
 ATTACH_ENVIRON = ("TMUX", "TMUX_PANE", "WEZTERM_PANE", "WEZTERM_UNIX_SOCKET")
+SEND_TIMEOUT = 120.0  # seconds: `send` waits for a starting agent and for its confirmation
 
 
 @click.command()
 @click.argument("args", nargs=-1, required=True, metavar="[ID]... TEXT")
-@click.option("--workspace", "-w", default=None, help="Send to every pane of this workspace.")
-@click.option("--all", "to_all", is_flag=True, help="Send to every pane.")
+@click.option("--workspace", "-w", default=None, help="Send to the agents of this workspace.")
+@click.option("--all", "to_all", is_flag=True, help="Send to every agent.")
+@click.option("--all-panes", is_flag=True,
+              help="With --workspace or --all: every pane, not only the agents'.")
 @click.option("--no-enter", is_flag=True, help="Type the text without pressing Enter.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
 def send(ctx: click.Context, args: tuple[str, ...], workspace: str | None, to_all: bool,
-         no_enter: bool, as_json: bool) -> None:
-    """Type TEXT (and Enter) into processes' panes; TEXT `-` reads standard input.
+         all_panes: bool, no_enter: bool, as_json: bool) -> None:
+    """Type TEXT into processes' panes and press Enter; TEXT `-` reads standard input.
+
+    An agent's prompt is pasted, then Enter pressed on its own, and `send` waits until the
+    agent reports the prompt submitted (it exits 1 when that does not happen). Put `--`
+    before a TEXT that starts with `-`.
 
     \b
     wezparctl send web:agent "run the tests"
-    wezparctl send --workspace web "git pull"     (every pane of a workspace)
+    wezparctl send --workspace web "commit your work"   (every agent of a workspace)
+    wezparctl send -w web --all-panes "q"               (every pane of it, dev servers too)
     wezparctl send --all --no-enter "/clear"
     """
     *ids, text = args
@@ -39,23 +48,39 @@ def send(ctx: click.Context, args: tuple[str, ...], workspace: str | None, to_al
     params: dict[str, Any] = {"text": text, "enter": not no_enter}
     if bool(ids) + (workspace is not None) + to_all != 1:
         raise click.UsageError("give process IDs, or --workspace WS, or --all (one of them)")
+    if all_panes and ids:
+        raise click.UsageError("--all-panes goes with --workspace or --all")
     if ids:
         params["ids"] = ids
     elif workspace is not None:
         params["workspace"] = workspace
     else:
         params["all"] = True
-    result = call(ctx, "send", params)
+    if all_panes:
+        params["all_panes"] = True
+    result = call(ctx, "send", params, timeout=SEND_TIMEOUT)
+    _report_send(result, as_json)
+
+
+def _report_send(result: dict[str, Any], as_json: bool) -> None:
+    delivery = {r["id"]: r for r in result.get("delivery", [])}
     if as_json:
         print_json(result)
-        return
-    click.echo(f"sent to {', '.join(result['sent'])}")
-    for skipped in result["skipped"]:
-        click.echo(f"skipped {skipped['id']}: {skipped['reason']}", err=True)
+    else:
+        names = [pid + (" (submitted)" if delivery.get(pid, {}).get("submitted") else "")
+                 for pid in result["sent"]]
+        click.echo(f"sent to {', '.join(names)}")
+        for skipped in result["skipped"]:
+            click.echo(f"skipped {skipped['id']}: {skipped['reason']}", err=True)
+        for r in delivery.values():
+            if r["note"]:
+                click.echo(f"{r['id']}: {r['note']}", err=True)
+    if any(r["submitted"] is False for r in delivery.values()):
+        sys.exit(EXIT_FAILED)
 
 
 @click.command()
-@click.argument("process_id")
+@click.argument("process_id", shell_complete=complete.process_ids)
 @click.option("-n", "--lines", type=click.IntRange(min=0), default=50, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
@@ -69,7 +94,7 @@ def capture(ctx: click.Context, process_id: str, lines: int, as_json: bool) -> N
 
 
 @click.command()
-@click.argument("process_id")
+@click.argument("process_id", shell_complete=complete.process_ids)
 @click.option("--print", "print_only", is_flag=True,
               help="Print the command that would show the pane instead of running it.")
 @click.pass_context
@@ -113,7 +138,7 @@ def _switch_workspace(ctx: click.Context, result: dict[str, Any],
 
 
 @click.command()
-@click.argument("workspace")
+@click.argument("workspace", shell_complete=complete.workspaces)
 @click.argument("name", type=click.Choice([v.value for v in Layout]))
 @click.pass_context
 def layout(ctx: click.Context, workspace: str, name: str) -> None:

@@ -7,14 +7,16 @@ from typing import Any
 
 import click
 
+from wezparallel.cli import complete
 from wezparallel.cli import format as fmt
+from wezparallel.cli.options import DURATION
 from wezparallel.cli.remote import call, print_json
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 
 
 @click.command()
-@click.argument("patterns", nargs=-1)
+@click.argument("patterns", nargs=-1, shell_complete=complete.targets)
 @json_option
 @click.pass_context
 def status(ctx: click.Context, patterns: tuple[str, ...], as_json: bool) -> None:
@@ -31,9 +33,9 @@ def status(ctx: click.Context, patterns: tuple[str, ...], as_json: bool) -> None
 def _change_command(verb: str) -> click.Command:
     @click.command(name=verb, help=f"{verb.capitalize()} processes (ws:name, ws:*, ws or all) "
                    "and wait for the outcome.")
-    @click.argument("ids", nargs=-1, required=True)
-    @click.option("--timeout", type=float, default=30.0, show_default=True,
-                  help="Seconds to wait for the outcome.")
+    @click.argument("ids", nargs=-1, required=True, shell_complete=complete.targets)
+    @click.option("--timeout", type=DURATION, default="30s", show_default=True,
+                  help="How long to wait for the outcome (10s, 2m, or seconds).")
     @click.option("--no-wait", is_flag=True, help="Return at once.")
     @json_option
     @click.pass_context
@@ -61,23 +63,34 @@ def _plan_lines(result: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _config_command(method: str, help: str) -> click.Command:
-    @click.command(name=method, help=help)
-    @json_option
-    @click.pass_context
-    def command(ctx: click.Context, as_json: bool) -> None:
-        result = call(ctx, method)
-        if as_json:
-            print_json(result)
-        else:
-            click.echo("\n".join(_plan_lines(result)))
-        sys.exit(1 if result["errors"] else 0)
-
-    return command
+def _show_plan(ctx: click.Context, method: str, as_json: bool) -> dict[str, Any]:
+    result: dict[str, Any] = call(ctx, method)
+    if as_json:
+        print_json(result)
+    else:
+        click.echo("\n".join(_plan_lines(result)))
+    return result
 
 
-plan = _config_command("plan", "Show what `reload` would change, per process.")
-reload = _config_command("reload", "Re-read the conf dir and apply what changed.")
+@click.command()
+@click.option("--exit-code", is_flag=True,
+              help="Exit 1 when a reload would change something, 0 when not (like `git diff "
+                   "--exit-code`).")
+@json_option
+@click.pass_context
+def plan(ctx: click.Context, exit_code: bool, as_json: bool) -> None:
+    """Show what `reload` would change, per process. Exit 1 when the config has errors."""
+    result = _show_plan(ctx, "plan", as_json)
+    sys.exit(1 if result["errors"] or (exit_code and result["actions"]) else 0)
+
+
+@click.command()
+@json_option
+@click.pass_context
+def reload(ctx: click.Context, as_json: bool) -> None:
+    """Re-read the conf dir and apply what changed."""
+    result = _show_plan(ctx, "reload", as_json)
+    sys.exit(1 if result["errors"] else 0)
 
 
 @click.command()

@@ -214,8 +214,9 @@ def check_output(pattern: str, new_lines: Iterable[str]) -> ProbeResult:
 
 def check_idle(activity: str | None, since: float | None, now: float,
                duration: float) -> ProbeResult:
-    """Fails when the agent has been idle or waiting for at least `duration` seconds."""
-    if activity not in ("idle", "waiting") or since is None:
+    """Fails when the agent has been idle, waiting or stuck after a failed turn (`error`) for
+    at least `duration` seconds: each needs someone."""
+    if activity not in ("idle", "waiting", "error") or since is None:
         return ProbeResult(True)
     quiet = now - since
     if quiet >= duration:

@@ -23,7 +23,7 @@ from typing import Any
 from wezparallel.errors import IpcError, RemoteError, WezparallelError
 from wezparallel.ipc import legacy
 from wezparallel.ipc import protocol as p
-from wezparallel.paths import ensure_private_dir
+from wezparallel.paths import ensure_socket_dir
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ class IpcServer:
 
     async def start(self) -> None:
         """Listen; refuse when a live daemon answers on the path, replace a stale socket file."""
-        ensure_private_dir(self.socket_path.parent)
+        ensure_socket_dir(self.socket_path)
         sock = _listening_socket(self.socket_path)
         self._inode = os.stat(self.socket_path).st_ino
         self._server = await asyncio.start_unix_server(self._on_connect, sock=sock)

@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 
 from wezparallel.metrics.settings import MINUTE, MetricsSettings
 from wezparallel.metrics.snapshot import Snapshot
+from wezparallel.paths import ensure_private_dir
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +95,7 @@ class History:
         return self.reason is None
 
     def _open(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        ensure_private_dir(self.path.parent)
         db = sqlite3.connect(self.path, timeout=self.settings.busy_timeout,
                              isolation_level=None, check_same_thread=False)
         self._db = db

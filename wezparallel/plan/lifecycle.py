@@ -2,12 +2,17 @@
 that move a process's status when something happens to it.
 
     STOPPED ──start──▶ STARTING ──up start_secs──▶ RUNNING ──exit──▶ EXITED ──policy──▶ STARTING
-                          │ exit too soon                │ stop
-                          ▼                              ▼
-                       BACKOFF ──retry due──▶ STARTING   STOPPING ──exit──▶ STOPPED
-                          │ max_restarts failed starts in a row
-                          ▼
+                          │ exit too soon                │ │ exit within        (after a run
+                          ▼                              │ │ backoff.reset_after  that lasted)
+                       BACKOFF ◀─────────────────────────┘ │
+                          │ retry due ──▶ STARTING         │ stop
+                          │ max_restarts short runs        ▼
+                          ▼   in a row                   STOPPING ──exit──▶ STOPPED
                         FATAL  (until a start, restart or config change)
+
+A short run is a failed start (an exit before `start_secs`) or a run that ended within
+`backoff.reset_after` of its start; both count in `fails`, so a program that dies two seconds
+in, every time, backs off and ends FATAL like one that never starts (issue 11.1).
 
 Each function takes the status and `now` and returns a new status; the runtime applies them
 when the matching event arrives, so the rules are tested with scripted histories, no sleeping.
@@ -20,6 +25,7 @@ import signal
 from dataclasses import dataclass, replace
 
 from wezparallel.spec.model import ProcessSpec, RestartPolicy
+from wezparallel.spec.units import format_duration
 
 
 class State(enum.StrEnum):
@@ -36,7 +42,7 @@ S = State
 TRANSITIONS: dict[State, frozenset[State]] = {
     S.STOPPED: frozenset({S.STARTING, S.FATAL}),
     S.STARTING: frozenset({S.RUNNING, S.BACKOFF, S.STOPPING, S.FATAL, S.EXITED, S.STOPPED}),
-    S.RUNNING: frozenset({S.STOPPING, S.EXITED, S.STOPPED}),
+    S.RUNNING: frozenset({S.STOPPING, S.EXITED, S.STOPPED, S.BACKOFF, S.FATAL}),
     S.BACKOFF: frozenset({S.STARTING, S.FATAL, S.STOPPED}),
     S.STOPPING: frozenset({S.STOPPED}),
     S.EXITED: frozenset({S.STARTING, S.STOPPED, S.FATAL}),
@@ -45,7 +51,8 @@ TRANSITIONS: dict[State, frozenset[State]] = {
 """Allowed moves, and no others: every one is made by a function below. STARTING/RUNNING ->
 STOPPED covers a child that exits while the user has already withdrawn it (or asked for a
 restart); STOPPED/EXITED/BACKOFF -> FATAL covers a spawn that fails permanently. A crash after
-RUNNING is EXITED, never BACKOFF: only a start that did not last `start_secs` backs off."""
+RUNNING is EXITED (restarted at once) when the run lasted `backoff.reset_after`, else BACKOFF,
+or FATAL when it was the last short run allowed."""
 
 UP_STATES = frozenset({S.STARTING, S.RUNNING})
 """States in which a process of ours is alive and supervised."""
@@ -97,8 +104,8 @@ class ProcessStatus:
     pid: int | None = None
     started_at: float | None = None  # monotonic, of the current instance
     since: float = 0.0  # monotonic, when `state` was entered
-    fails: int = 0  # failed starts in a row
-    restarts: int = 0  # automatic restarts since the daemon first started this process
+    fails: int = 0  # short runs in a row (failed starts, and runs under backoff.reset_after)
+    restarts: int = 0  # automatic restarts since the user (or the daemon) last started it
     retry_at: float | None = None  # monotonic; when an EXITED/BACKOFF process starts again
     restart_requested: bool = False
     last_exit: ExitInfo | None = None
@@ -122,7 +129,8 @@ def initial(spec: ProcessSpec, now: float) -> ProcessStatus:
 def on_spawned(st: ProcessStatus, spec: ProcessSpec, pid: int, now: float, *,
                counts_as_restart: bool, backend: str | None = None,
                pane: str | None = None) -> ProcessStatus:
-    """The backend started the program. With `start_secs: 0` it is RUNNING at once."""
+    """The backend started the program. With `start_secs: 0` it is RUNNING at once. The
+    row of short runs goes on: only a run that lasts `backoff.reset_after` ends it."""
     state = S.RUNNING if spec.start_secs <= 0 else S.STARTING
     fails = _streak(st)
     st = _to_starting(st, now)
@@ -130,7 +138,7 @@ def on_spawned(st: ProcessStatus, spec: ProcessSpec, pid: int, now: float, *,
         state, now, spec=spec, pid=pid, started_at=now, retry_at=None,
         restart_requested=False, error=None, backend=backend, pane=pane,
         restarts=st.restarts + (1 if counts_as_restart else 0),
-        fails=0 if state == S.RUNNING else fails, health="unknown",
+        fails=fails, health="unknown",
     )
 
 
@@ -142,11 +150,11 @@ def on_spawn_failed(st: ProcessStatus, spec: ProcessSpec, error: str, now: float
         return _to_fatal(st, now, spec=spec, pid=None, error=error, restart_requested=False)
     fails = _streak(st)
     st = replace(_to_starting(st, now), fails=fails, spec=spec)
-    return _failed_start(st, spec, now, error=error, pid=None, restart_requested=False)
+    return _short_run(st, spec, now, error=error, pid=None, restart_requested=False)
 
 
 def _streak(st: ProcessStatus) -> int:
-    """Failed starts so far in this row. Leaving FATAL by a spawn means the config changed
+    """Short runs so far in this row. Leaving FATAL by a spawn means the config changed
     (a user start passes through STOPPED and resets it), so that is a fresh row."""
     return 0 if st.state == S.FATAL else st.fails
 
@@ -156,8 +164,9 @@ def _to_starting(st: ProcessStatus, now: float) -> ProcessStatus:
 
 
 def promote(st: ProcessStatus, now: float) -> ProcessStatus:
-    """Up for `start_secs`: the start succeeded, so the failure streak ends."""
-    return st.to(S.RUNNING, now, fails=0)
+    """Up for `start_secs`: the start succeeded. The row of short runs goes on until the run
+    has lasted `backoff.reset_after` (judged when it ends)."""
+    return st.to(S.RUNNING, now)
 
 
 def on_exit(st: ProcessStatus, exit: ExitInfo, now: float) -> ProcessStatus:
@@ -168,16 +177,25 @@ def on_exit(st: ProcessStatus, exit: ExitInfo, now: float) -> ProcessStatus:
     spec = st.spec
     if st.state not in UP_STATES and st.state != S.STOPPING:
         return st  # a late duplicate event; nothing runs any more
+    uptime = now - (st.started_at if st.started_at is not None else now)
+    # a run lasted once it passed both start_secs and reset_after: with `reset_after: 0` a
+    # failed start must still count
+    lasted = spec is not None and uptime >= max(spec.backoff.reset_after, spec.start_secs)
     common: dict[str, object] = {"pid": None, "last_exit": exit}
+    if lasted:
+        st = replace(st, fails=0)
     if st.state == S.STOPPING or not st.wanted or st.restart_requested or spec is None:
         return _to_stopped(st, now, **common)
-    uptime = now - (st.started_at if st.started_at is not None else now)
     if st.state == S.STARTING and uptime < spec.start_secs:
-        return _failed_start(st, spec, now, error=f"exited too quickly ({exit.describe()})",
-                             **common)
-    if _policy_restarts(spec.restart, exit):
-        return st.to(S.EXITED, now, retry_at=now, fails=0, error=None, **common)
-    return st.to(S.EXITED, now, retry_at=None, fails=0, error=None, **common)
+        return _short_run(st, spec, now, error=f"exited too quickly ({exit.describe()})",
+                          **common)
+    if not _policy_restarts(spec.restart, exit):
+        return st.to(S.EXITED, now, retry_at=None, error=None, **common)
+    if lasted:
+        return st.to(S.EXITED, now, retry_at=now, error=None, **common)
+    return _short_run(st, spec, now, **common,
+                      error=f"exited {format_duration(uptime)} after starting "
+                            f"({exit.describe()})")
 
 
 def _policy_restarts(policy: RestartPolicy, exit: ExitInfo) -> bool:
@@ -188,19 +206,20 @@ def _policy_restarts(policy: RestartPolicy, exit: ExitInfo) -> bool:
     return False
 
 
-def _failed_start(st: ProcessStatus, spec: ProcessSpec, now: float, *, error: str,
-                  **changes: object) -> ProcessStatus:
+def _short_run(st: ProcessStatus, spec: ProcessSpec, now: float, *, error: str,
+               **changes: object) -> ProcessStatus:
+    """One more short run in a row: wait longer before the next try, or give up."""
     fails = st.fails + 1
     if fails >= spec.max_restarts:
         return _to_fatal(st, now, fails=fails, error=f"{error}; gave up after {fails} "
-                         f"failed start{'s' if fails != 1 else ''}", **changes)
+                         f"short run{'s' if fails != 1 else ''} in a row (each under "
+                         f"backoff.reset_after, {format_duration(spec.backoff.reset_after)})",
+                         **changes)
     return st.to(S.BACKOFF, now, fails=fails, retry_at=now + spec.backoff.delay(fails),
                  error=error, **changes)
 
 
 def _to_fatal(st: ProcessStatus, now: float, **changes: object) -> ProcessStatus:
-    if st.state in (S.RUNNING, S.STOPPING):
-        st = st.to(S.STOPPED, now)
     return st.to(S.FATAL, now, retry_at=None, **changes)
 
 
@@ -211,13 +230,14 @@ def _to_stopped(st: ProcessStatus, now: float, **changes: object) -> ProcessStat
 # --- the user's intent -----------------------------------------------------------------------
 
 def request_start(st: ProcessStatus, now: float) -> ProcessStatus:
-    """`start`: want it running again. Anything not up gets a fresh streak of failed starts
-    (also a process the user stopped mid-backoff); one already up is left alone."""
+    """`start`: want it running again. Anything not up gets a fresh row of short runs and a
+    restart count from zero (also a process the user stopped mid-backoff); one already up is
+    left alone."""
     if st.state in UP_STATES:
         return replace(st, wanted=True)
     if st.state in (S.FATAL, S.BACKOFF, S.EXITED):
         st = st.to(S.STOPPED, now)
-    return replace(st, wanted=True, fails=0, retry_at=None, error=None)
+    return replace(st, wanted=True, fails=0, restarts=0, retry_at=None, error=None)
 
 
 def request_stop(st: ProcessStatus, now: float) -> ProcessStatus:
@@ -238,3 +258,12 @@ def request_restart(st: ProcessStatus, now: float) -> ProcessStatus:
 def begin_stop(st: ProcessStatus, now: float) -> ProcessStatus:
     """The runtime sent the stop signal (for a Stop or a Restart); the exit ends it."""
     return st.to(S.STOPPING, now)
+
+
+def give_up(st: ProcessStatus, reason: str, now: float) -> ProcessStatus:
+    """A process that ended for a reason no restart can fix (an agent that is not logged in):
+    FATAL with that reason, until the user starts it again. Only one waiting for its restart:
+    an exit the user asked for stays STOPPED."""
+    if st.state not in (S.EXITED, S.BACKOFF):
+        return st
+    return _to_fatal(st, now, error=reason)

@@ -7,6 +7,13 @@ lifecycle alone: without hooks the activity could never leave `starting`, and a 
 never changes would lie. An agent without hooks in a terminal pane is tracked once the screen
 poller (`runtime.screen`) takes it on, and its activity then comes from the pane's text.
 
+A failed turn (StopFailure) or an exit whose last screen says why (`runtime.agent_exits`)
+leaves a `problem` (not logged in, no network...) that `status` shows until a turn succeeds.
+
+The activity, its history, the session id and the problem are saved with the runtime state
+(`to_json`, after every change: `on_change`) and restored for an agent a restarted daemon
+adopts, so a daemon restart neither resets the activity to `starting` nor loses its history.
+
 Times are wall-clock seconds: they are shown to people and kept for time tracking.
 """
 
@@ -14,9 +21,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
+from typing import Any
 
-from wezparallel.agents.activity import Activity, AgentActivity
+from wezparallel.agents.activity import Activity, AgentActivity, Hook
+from wezparallel.agents.failures import AgentProblem, from_stop_failure
 from wezparallel.backends.base import Handle
 from wezparallel.clock import Clock
 from wezparallel.plan.lifecycle import ExitInfo
@@ -28,12 +37,19 @@ log = logging.getLogger(__name__)
 
 class AgentTracker:
     def __init__(self, clock: Clock,
-                 on_first_prompt: Callable[[str], None] | None = None) -> None:
+                 on_prompt: Callable[[str, str | None], None] | None = None,
+                 on_change: Callable[[], None] | None = None) -> None:
+        """`on_prompt(pid, session_id)`: a prompt reached the agent's session (it exists now).
+        `on_change()`: something worth saving changed."""
         self.clock = clock
-        self._on_first_prompt = on_first_prompt
+        self._on_prompt = on_prompt
+        self._on_change = on_change
         self.activities: dict[str, Activity] = {}
         self.sessions: dict[str, str | None] = {}  # latest session id per agent
+        self.problems: dict[str, AgentProblem] = {}  # until a turn succeeds
         self._expects_prompt: dict[str, bool] = {}
+        self._restored: dict[str, Activity] = {}  # for the adoption that follows a restart
+        self._submitted: dict[str, int] = {}  # UserPromptSubmit events seen per agent
         self._changed = asyncio.Event()
 
     def get(self, pid: str) -> Activity | None:
@@ -45,15 +61,18 @@ class AgentTracker:
     # --- events in ----------------------------------------------------------------------------
 
     def process_up(self, spec: ProcessSpec, handle: Handle, launch: Launch | None) -> None:
-        """A new instance starts from `starting` (an adopted one too: we cannot know better
-        until its next hook fires)."""
+        """A new instance starts from `starting`; an adopted one where the earlier daemon left
+        it (`restore`), else from `starting` too, until its next hook fires."""
+        restored = self._restored.pop(spec.id, None)  # only an adoption takes it back
+        if launch is not None:
+            restored = None
         if launch is not None and not launch.reports_activity:
             self._forget(spec.id)
             return
         if launch is None and (spec.claude is None or not spec.claude.hooks):
             return
         self._expects_prompt[spec.id] = launch.expects_prompt if launch else False
-        self._set(spec.id, Activity.start(self.clock.wall()))
+        self._set(spec.id, restored or Activity.start(self.clock.wall()))
 
     def watch_screen(self, pid: str) -> None:
         """The screen poller reads this agent's pane: track it, from `starting`."""
@@ -77,28 +96,88 @@ class AgentTracker:
         if act is not None:
             self._set(pid, act.to(AgentActivity.EXITED, self.clock.wall()))
 
-    def on_event(self, pid: str, event: str, session_id: str | None = None) -> Activity | None:
-        """Fold in one hook event; None for a process we do not track (a stale hook of an
-        agent since removed, or one whose hooks were turned off)."""
+    def on_event(self, pid: str, event: str, session_id: str | None = None,
+                 hook: Hook | None = None) -> Activity | None:
+        """Fold in one hook event (`hook`: its payload's fields); None for a process we do not
+        track (a stale hook of an agent since removed, or one whose hooks were turned off)."""
         act = self.activities.get(pid)
         if act is None or not self.tracks(pid):
             return None
-        if event == "UserPromptSubmit" and self._on_first_prompt is not None:
-            self._on_first_prompt(pid)
-        if session_id is not None:
+        hook = hook or {}
+        if event == "UserPromptSubmit" and self._on_prompt is not None:
+            self._on_prompt(pid, session_id)
+        if event == "UserPromptSubmit":
+            self._count_prompt(pid)
+        if session_id is not None and self.sessions.get(pid) != session_id:
             self.sessions[pid] = session_id
-        new = act.on_hook(event, self.clock.wall(), expects_prompt=self._expects_prompt[pid])
+            self._saved_changed()
+        new = act.on_hook(event, self.clock.wall(), expects_prompt=self._expects_prompt[pid],
+                          hook=hook)
         if new.current != act.current:
             log.debug("%s: %s -> %s (%s)", pid, act.current, new.current, event)
+        self._turn_outcome(pid, event, hook)
         self._set(pid, new)
         return new
+
+    def _turn_outcome(self, pid: str, event: str, hook: Hook) -> None:
+        """A failed turn leaves its problem; a successful one clears any (a subagent's turn
+        is not the session's)."""
+        if hook.get("agent_id"):
+            return
+        if event == "StopFailure":
+            self.set_problem(pid, from_stop_failure(hook))
+        elif event == "Stop":
+            self.set_problem(pid, None)
+
+    def set_problem(self, pid: str, problem: AgentProblem | None) -> None:
+        if self.problems.get(pid) == problem:
+            return
+        if problem is None:
+            self.problems.pop(pid, None)
+        else:
+            log.warning("%s: %s", pid, problem.describe(pid))
+            self.problems[pid] = problem
+        self._saved_changed()
 
     def _set(self, pid: str, act: Activity) -> None:
         changed = self.activities.get(pid) != act
         self.activities[pid] = act
         if changed:
-            self._changed.set()
-            self._changed = asyncio.Event()
+            self._wake()
+            self._saved_changed()
+
+    def _wake(self) -> None:
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+    def _saved_changed(self) -> None:
+        if self._on_change is not None:
+            self._on_change()
+
+    # --- across a daemon restart --------------------------------------------------------------
+
+    def to_json(self, pid: str) -> dict[str, Any] | None:
+        """What `restore` needs to take the agent back; None for an agent we know nothing of."""
+        act, problem = self.activities.get(pid), self.problems.get(pid)
+        if act is None and problem is None:
+            return None
+        return {"activity": act.to_json() if act else None,
+                "session_id": self.sessions.get(pid),
+                "problem": [problem.kind, problem.detail] if problem else None}
+
+    def restore(self, pid: str, data: Mapping[str, Any]) -> None:
+        """Take back what `to_json` saved; the activity applies if the agent is adopted."""
+        try:
+            act = data.get("activity")
+            if isinstance(act, dict):
+                self._restored[pid] = Activity.from_json(act)
+            session, problem = data.get("session_id"), data.get("problem")
+            if isinstance(session, str):
+                self.sessions[pid] = session
+            if isinstance(problem, list) and len(problem) == 2:
+                self.problems[pid] = AgentProblem(str(problem[0]), str(problem[1]))
+        except (KeyError, TypeError, ValueError) as exc:
+            log.warning("%s: ignoring its damaged saved activity: %s", pid, exc)
 
     def _forget(self, pid: str) -> None:
         self.activities.pop(pid, None)
@@ -123,3 +202,27 @@ class AgentTracker:
                 await asyncio.wait_for(self._changed.wait(), left)
             except TimeoutError:
                 return None
+
+    # --- prompts submitted (how `send` confirms that Enter was taken) -------------------------
+
+    def _count_prompt(self, pid: str) -> None:
+        self._submitted[pid] = self._submitted.get(pid, 0) + 1
+        self._wake()  # a prompt queued while busy changes no activity, but is news to `send`
+
+    def submitted(self, pid: str) -> int:
+        """How many prompts the agent has reported submitting (UserPromptSubmit) so far."""
+        return self._submitted.get(pid, 0)
+
+    async def wait_submitted(self, pid: str, count: int, timeout: float) -> bool:
+        """True once more than `count` prompts were submitted, False after `timeout` s."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while self.submitted(pid) <= count:
+            left = deadline - loop.time()
+            if left <= 0:
+                return False
+            try:
+                await asyncio.wait_for(self._changed.wait(), left)
+            except TimeoutError:
+                return False
+        return True

@@ -11,7 +11,7 @@ import asyncio
 import hashlib
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,19 +21,20 @@ from wezparallel.backends.select import resolve_auto
 from wezparallel.clock import Clock, SystemClock
 from wezparallel.errors import WezparallelError
 from wezparallel.metrics.settings import MetricsSettings
-from wezparallel.paths import Paths, ensure_private_dir
+from wezparallel.paths import Paths, ensure_socket_dir
 from wezparallel.plan import lifecycle as lc
 from wezparallel.plan.actions import describe
 from wezparallel.plan.lifecycle import ExitInfo
 from wezparallel.plan.planner import Plan, plan
 from wezparallel.runtime import config as config_mod
+from wezparallel.runtime.agent_exits import AgentExits
 from wezparallel.runtime.agents import AgentTracker
 from wezparallel.runtime.config import ConfigSnapshot
 from wezparallel.runtime.health import HealthRunner
 from wezparallel.runtime.launch import Launcher
 from wezparallel.runtime.logrotation import LogRotator, RotationSettings
 from wezparallel.runtime.notices import Notices
-from wezparallel.runtime.persist import Persistence, fingerprint
+from wezparallel.runtime.persist import Persistence, Saved, fingerprint
 from wezparallel.runtime.registry import BackendFactory, BackendRegistry
 from wezparallel.runtime.screen import ScreenPoller
 from wezparallel.runtime.stopped_panes import StoppedPanes
@@ -70,7 +71,7 @@ def tmux_socket(state_dir: Path) -> Path:
         return path
     digest = hashlib.sha256(os.fsencode(state_dir.absolute())).hexdigest()[:12]
     private = Path(f"/tmp/wezparallel-{os.getuid()}")
-    ensure_private_dir(private)
+    ensure_socket_dir(private / f"tmux-{digest}.sock")
     return private / f"tmux-{digest}.sock"
 
 
@@ -98,17 +99,23 @@ class Daemon:
         auto = settings.backend or resolve_auto(settings.environ)
         self.registry = BackendRegistry(
             factories or default_factories(self.paths.state_dir), self._on_exit, lambda: auto)
-        self.persistence = Persistence(self.paths.state_dir / "state.json")
+        self.persistence = Persistence(self.paths.state_dir / "state.json", self.clock)
         self.launcher = Launcher(self.paths.state_dir, self.paths.socket, settings.environ)
         self.supervisor = Supervisor(self.registry.for_spec, self.clock, self.paths.state_dir,
                                      self.persistence, self.launcher)
-        self.agents = AgentTracker(self.clock, self.launcher.remember_conversation)
+        self.agents = AgentTracker(self.clock, self.launcher.remember_conversation,
+                                   self.supervisor.save_soon)
         self.notices = Notices(self.clock)
         self.health = HealthRunner(self.supervisor, self.clock, activity=self.agents.get,
                                    notify=self.notices.add)
         self.screen = ScreenPoller(self.supervisor, self.agents, self.clock)
-        # after the tracker: it forgets a hook-less agent that the poller then takes on
-        self.supervisor.observers += [self.launcher, self.agents, self.health, self.screen]
+        self.exits = AgentExits(self.supervisor, self.launcher, self.agents, self.notices.add)
+        # after the tracker: it forgets a hook-less agent that the poller then takes on, and
+        # marks an agent exited before its exit is judged
+        self.supervisor.observers += [self.launcher, self.agents, self.health, self.screen,
+                                      self.exits]
+        self.persistence.extras = self._saved_extras
+        self.supervisor.update_listeners.append(self.health.process_updated)
         self.stopped = asyncio.Event()
         self.stopped_panes = StoppedPanes(self.supervisor, self.stopped)
         self.supervisor.observers.append(self.stopped_panes)
@@ -123,6 +130,10 @@ class Daemon:
 
     def _on_exit(self, handle: Handle, exit: ExitInfo) -> None:
         self.supervisor.on_exit(handle, exit)
+
+    def _saved_extras(self, pid: str) -> dict[str, object]:
+        """What the runtime state keeps per process beside the supervisor's own fields."""
+        return {"health_reason": self.health.reason(pid), "agent": self.agents.to_json(pid)}
 
     # --- config ------------------------------------------------------------------------------
 
@@ -148,7 +159,12 @@ class Daemon:
         return snapshot, preview
 
     def reload_quietly(self) -> None:
-        """For the file watcher: the plan goes to the log, nobody waits for it."""
+        """For the file watcher: the plan goes to the log, nobody waits for it. A save that
+        lands during a shutdown is dropped: it would start again what the shutdown stops,
+        and those processes would outlive the daemon."""
+        if self.stopped.is_set():
+            log.info("reload skipped: shutting down")
+            return
         self.reload()
 
     def apply_config(self, snapshot: ConfigSnapshot) -> None:
@@ -165,6 +181,7 @@ class Daemon:
         desired = self.config.processes()
         for pid, saved in self.persistence.load().items():
             spec = desired.get(pid)
+            self._restore_extras(pid, saved)
             if saved.handle is not None:
                 try:
                     backend = self.registry.named(saved.handle.backend)
@@ -174,12 +191,21 @@ class Daemon:
                     continue
                 matches = spec is not None and fingerprint(spec) == saved.fingerprint
                 if sup.adopt(backend, saved.handle, wanted=saved.wanted,
-                             restarts=saved.restarts, spec_matches=matches):
+                             restarts=saved.restarts, spec_matches=matches,
+                             started_wall=saved.started_wall, since_wall=saved.since_wall,
+                             health=saved.health):
                     log.info("%s: adopted pid %d", pid, saved.handle.pid)
                     continue
             if spec is not None and not saved.wanted:
                 sup.statuses[pid] = lc.initial(spec, self.clock.monotonic())
                 sup.statuses[pid] = lc.request_stop(sup.statuses[pid], self.clock.monotonic())
+
+    def _restore_extras(self, pid: str, saved: Saved) -> None:
+        """Before the adoption that follows: the tracker hands the activity to it."""
+        if saved.health_reason is not None:
+            self.health.reasons[pid] = saved.health_reason
+        if saved.agent is not None:
+            self.agents.restore(pid, saved.agent)
 
     async def run(self) -> None:
         """Serve until `stopped` is set (a signal or the `shutdown` command)."""
@@ -189,6 +215,13 @@ class Daemon:
         tasks = [loop_task, asyncio.create_task(rotator.run(), name="log-rotation")]
         if self.metrics is not None:
             tasks.append(asyncio.create_task(self.metrics.run(), name="metrics"))
+        # TEMP wiring of the status file (the integrator wires it on the events bus)
+        from wezparallel.runtime.status import status_object
+        from wezparallel.runtime.statusfile import StatusFile
+
+        status_file = StatusFile(self.paths.status_file, lambda: status_object(self), self.clock)
+        tasks += [asyncio.create_task(status_file.run(), name="status-file"),
+                  asyncio.create_task(self._on_reconcile(status_file.changed), name="status-on")]
         try:
             await self.stopped.wait()
             await self.health.close()  # no probe may restart what the shutdown stops
@@ -200,12 +233,21 @@ class Daemon:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            status_file.close()  # after the tasks: nothing may schedule an up: true write
             await self.stopped_panes.close()
             await self.registry.close(leave_running=self.leave_running)
             if self.metrics is not None:
                 self.metrics.close()
             if self._log_watch is not None:
                 self._log_watch.close()
+
+    async def _on_reconcile(self, callback: Callable[[], None]) -> None:
+        """TEMP wiring: calls `callback` after every reconcile."""
+        changed = self.supervisor._changed
+        while True:
+            async with changed:
+                await changed.wait()
+            callback()
 
     def log_watch(self) -> LogWatch:
         """The inotify watch behind `logs -f`, started by the first follower."""

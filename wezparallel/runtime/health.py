@@ -5,7 +5,9 @@ take once) are `wezparallel.health.probes.ProbeState`'s, folded here by the pure
 this module only runs the due checks, feeds in what it observed, publishes the result to the
 supervisor's status (where `depends_on: {condition: healthy}` sees it) and asks for a restart
 when a probe says so. A task lives as long as its process instance: an exit, a restart or the
-daemon's shutdown cancels it, and the next instance starts with fresh probes.
+daemon's shutdown cancels it, and the next instance starts with fresh probes. A reload that
+changes `health` is applied in place: the instance keeps its pid and gets a new task with the
+new probes (the old verdict and reason are dropped with the probes that made them).
 
 Time comes from the injected clock and sleeping from an injected function, so tests drive a
 whole probe history with a FakeClock and no waiting.
@@ -55,8 +57,17 @@ class ProbeSet:
     states: tuple[ProbeState, ...]
 
     @classmethod
-    def begin(cls, probes: tuple[HealthProbe, ...], started_at: float) -> ProbeSet:
-        return cls(tuple(ProbeState.begin(p, started_at) for p in probes))
+    def begin(cls, probes: tuple[HealthProbe, ...], started_at: float,
+              seed: Health = Health.UNKNOWN) -> ProbeSet:
+        """`seed`: the health an adopted instance had under the earlier daemon; its probes go
+        on from there (an unhealthy one stays so until a check passes) instead of from
+        unknown."""
+        states = [ProbeState.begin(p, started_at) for p in probes]
+        if seed != Health.UNKNOWN:
+            states = [replace(st, health=seed, started=True,
+                              failures=st.threshold if seed == Health.UNHEALTHY else 0)
+                      for st in states]
+        return cls(tuple(states))
 
     def due(self, now: float) -> tuple[int, ...]:
         return tuple(i for i, st in enumerate(self.states) if st.due(now))
@@ -82,6 +93,7 @@ class _Instance:
     cwd: str
     started_at: float  # monotonic
     log_offset: int = 0
+    seed: Health = Health.UNKNOWN  # the health an adopted instance had
 
 
 class HealthRunner:
@@ -98,6 +110,7 @@ class HealthRunner:
         self._rss = rss
         self._notify = notify
         self.tasks = InstanceTasks()
+        self._instances: dict[str, _Instance] = {}  # every live instance, probed or not yet
         self.reasons: dict[str, str] = {}  # the last failed check's reason, kept across restarts
 
     def reason(self, pid: str) -> str | None:
@@ -107,24 +120,47 @@ class HealthRunner:
 
     def process_up(self, spec: ProcessSpec, handle: Handle, launch: Launch | None) -> None:
         self.tasks.cancel(spec.id)
-        if not spec.health:
-            return
         cwd = launch.spec.cwd if launch is not None else spec.cwd
-        offset = _size(self._sup.log_path(spec.id))
-        inst = _Instance(spec, handle, cwd, self._clock.monotonic(), offset)
-        self.tasks.start(spec.id, self._watch(inst), f"health {spec.id}")
+        st = self._sup.statuses.get(spec.id)
+        seed = Health(st.health) if launch is None and st is not None else Health.UNKNOWN
+        inst = _Instance(spec, handle, cwd, self._clock.monotonic(), seed=seed)
+        self._instances[spec.id] = inst
+        self._probe(inst)
+
+    def process_updated(self, spec: ProcessSpec, handle: Handle) -> None:
+        """A reload changed how the running instance `handle` is supervised."""
+        inst = self._instances.get(spec.id)
+        if inst is None or inst.handle != handle:
+            return
+        old, inst.spec = inst.spec.health, spec
+        if spec.health == old:
+            return
+        self.tasks.cancel(spec.id)
+        self.reasons.pop(spec.id, None)
+        inst.seed = Health.UNKNOWN  # new probes: the old verdict says nothing about them
+        self._sup.set_health(spec.id, Health.UNKNOWN.value, handle.pid)
+        self._probe(inst)
+
+    def _probe(self, inst: _Instance) -> None:
+        """Start the probes of `inst`'s spec, from the output it prints from now on; they
+        are due at once when the instance is older than their first interval."""
+        if inst.spec.health:
+            inst.log_offset = _size(self._sup.log_path(inst.spec.id))
+            self.tasks.start(inst.spec.id, self._watch(inst), f"health {inst.spec.id}")
 
     def process_down(self, pid: str, exit: ExitInfo) -> None:
         self.tasks.cancel(pid)
+        self._instances.pop(pid, None)
 
     async def close(self) -> None:
         """No probe may outlive the daemon, nor restart what a shutdown is stopping."""
+        self._instances.clear()
         await self.tasks.close()
 
     # --- one instance -------------------------------------------------------------------------
 
     async def _watch(self, inst: _Instance) -> None:
-        probes = ProbeSet.begin(inst.spec.health, inst.started_at)
+        probes = ProbeSet.begin(inst.spec.health, inst.started_at, inst.seed)
         while self._registered(inst):
             for index in probes.due(self._clock.monotonic()):
                 probes = await self._check_one(inst, probes, index)
@@ -153,6 +189,8 @@ class HealthRunner:
         """Run one check, fold it in and publish the process's health."""
         probe = probes.states[index].probe
         result = await self._run(probe, inst)
+        if not self._registered(inst):  # replaced while checking: its verdict is stale
+            return probes, Verdict(Health.UNKNOWN)
         probes, verdict = probes.record(index, result, self._clock.monotonic())
         if not result.ok:
             self.reasons[inst.spec.id] = f"{probe.kind}: {verdict.reason}"

@@ -3,6 +3,12 @@
 Per process: the handle (pid, its start time, backend, pane), the restart count, the user's
 intent, and a fingerprint of the fields that shape the running program, so that a process
 adopted after the config changed under a dead daemon is restarted rather than kept stale.
+
+So that a restart of the daemon changes nothing anyone can see, also: when the instance started
+and when it entered its state (as wall-clock times: a new daemon's monotonic clock has another
+origin), its health and the last failed check's reason, and for an agent what `AgentTracker`
+keeps (activity with its history, session id, problem). Records without these fields (from an
+older daemon) are read as before.
 """
 
 from __future__ import annotations
@@ -10,12 +16,13 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from wezparallel.backends.base import Handle
+from wezparallel.clock import Clock
 from wezparallel.plan.lifecycle import ProcessStatus
 from wezparallel.runtime.statefile import StateFile
 from wezparallel.spec.model import RESTART_FIELDS, ProcessSpec
@@ -38,23 +45,49 @@ class Saved:
     restarts: int
     handle: Handle | None
     fingerprint: str | None
+    started_wall: float | None = None  # wall-clock start of the instance
+    since_wall: float | None = None  # wall-clock time its state was entered
+    health: str = "unknown"
+    health_reason: str | None = None
+    agent: Mapping[str, Any] | None = None  # AgentTracker.to_json
 
     def to_json(self) -> dict[str, Any]:
         return {"wanted": self.wanted, "restarts": self.restarts, "fingerprint": self.fingerprint,
-                "handle": self.handle.to_json() if self.handle else None}
+                "handle": self.handle.to_json() if self.handle else None,
+                "started_wall": self.started_wall, "since_wall": self.since_wall,
+                "health": self.health, "health_reason": self.health_reason,
+                "agent": self.agent}
 
     @classmethod
     def from_json(cls, pid: str, data: Mapping[str, Any]) -> Saved:
         handle = data.get("handle")
+        agent = data.get("agent")
+        reason = data.get("health_reason")
         return cls(id=pid, wanted=bool(data.get("wanted", True)),
                    restarts=int(data.get("restarts", 0)),
                    handle=Handle.from_json(handle) if isinstance(handle, dict) else None,
-                   fingerprint=data.get("fingerprint"))
+                   fingerprint=data.get("fingerprint"),
+                   started_wall=_number(data.get("started_wall")),
+                   since_wall=_number(data.get("since_wall")),
+                   health=str(data.get("health") or "unknown"),
+                   health_reason=str(reason) if reason is not None else None,
+                   agent=agent if isinstance(agent, dict) else None)
+
+
+def _number(value: object) -> float | None:
+    return float(value) if isinstance(value, (int, float)) else None
+
+
+Extras = Callable[[str], Mapping[str, Any]]
+"""Per process id, the saved fields other parts of the daemon own: `health_reason`, `agent`."""
 
 
 class Persistence:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, clock: Clock | None = None) -> None:
+        """`clock`: to save times as wall-clock times (without it, none are saved)."""
         self._file = StateFile(path)
+        self._clock = clock
+        self.extras: Extras | None = None
 
     def save(self, statuses: Mapping[str, ProcessStatus], handles: Mapping[str, Handle],
              intents: Mapping[str, bool] | None = None) -> None:
@@ -64,11 +97,21 @@ class Persistence:
             for pid, wanted in (intents or {}).items()}
         for pid, st in statuses.items():
             records[pid] = Saved(pid, st.wanted, st.restarts, handles.get(pid),
-                                 fingerprint(st.spec) if st.spec else None).to_json()
+                                 fingerprint(st.spec) if st.spec else None,
+                                 self._wall(st.started_at), self._wall(st.since),
+                                 st.health).to_json()
+        if self.extras is not None:
+            for pid, record in records.items():
+                record.update(self.extras(pid))
         try:
             self._file.save(records)
         except OSError as exc:
             log.error("cannot save runtime state to %s: %s", self._file.path, exc)
+
+    def _wall(self, monotonic: float | None) -> float | None:
+        if monotonic is None or self._clock is None:
+            return None
+        return self._clock.wall() - (self._clock.monotonic() - monotonic)
 
     def load(self) -> dict[str, Saved]:
         out: dict[str, Saved] = {}

@@ -14,6 +14,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from wezparallel.paths import ensure_private_dir
+
 log = logging.getLogger(__name__)
 
 VERSION = 1
@@ -45,7 +47,7 @@ class StateFile:
             return {}
 
     def save(self, processes: dict[str, dict[str, Any]]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        ensure_private_dir(self.path.parent)
         payload = json.dumps({"version": VERSION, "processes": processes},
                              separators=(",", ":"), sort_keys=True).encode()
         fd, tmp = tempfile.mkstemp(prefix=".state-", dir=self.path.parent)

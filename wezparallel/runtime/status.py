@@ -11,17 +11,18 @@ from wezparallel.runtime.daemon import Daemon
 
 
 def status_object(daemon: Daemon, patterns: list[str] | None = None) -> dict[str, Any]:
+    """Every process, or those the patterns name; a pattern matching nothing is an error
+    (`not_found`), as it is for every verb."""
     sup = daemon.supervisor
     mono, wall = daemon.clock.monotonic(), daemon.clock.wall()
-    ids = sorted(sup.desired.keys() | sup.statuses.keys())
-    if patterns:
-        ids = [i for i in ids if any(_matches(i, p) for p in patterns)]
+    ids = sorted(resolve_ids(daemon, patterns)) if patterns else \
+        sorted(sup.desired.keys() | sup.statuses.keys())
     processes = []
     for pid in ids:
         st = sup.statuses.get(pid)
         never_started = st is None
         st = st or initial(sup.desired[pid], mono)
-        processes.append(process_object(st, mono, wall) | _cost(daemon, pid)
+        processes.append(process_object(st, mono, wall) | _cost(daemon, st)
                          | agent_fields(daemon, pid)
                          | {"autostart_off": never_started and not st.wanted})
     shown = set(ids)
@@ -46,23 +47,32 @@ def process_object(st: ProcessStatus, mono: float, wall: float) -> dict[str, Any
         "since": wall - (mono - st.since),
         "uptime": mono - st.started_at if up and st.started_at is not None else None,
         "backend": st.backend, "pane": st.pane, "error": st.error, "health": st.health,
+        "retry_in": max(0.0, st.retry_at - mono) if st.retry_at is not None else None,
     }
 
 
-def _cost(daemon: Daemon, pid: str) -> dict[str, Any]:
-    """CPU and memory of the process tree from the latest metrics pass (None before one)."""
+def _cost(daemon: Daemon, st: ProcessStatus) -> dict[str, Any]:
+    """CPU and memory of the process tree from the latest metrics pass (None before one,
+    and None once the instance is gone: the last pass may still hold the dead one)."""
     latest = daemon.metrics.latest if daemon.metrics is not None else None
-    sample = latest.process(pid) if latest is not None else None
+    alive = st.pid is not None
+    sample = latest.process(st.id) if latest is not None and alive else None
     return {"cpu_percent": sample.cpu_percent if sample else None,
             "rss": sample.rss if sample else None}
 
 
 def agent_fields(daemon: Daemon, pid: str) -> dict[str, Any]:
-    """An agent's activity (None for processes whose hooks do not report to us) and the
-    reason of the last failed health check."""
+    """An agent's activity (None for processes whose hooks do not report to us) and why (a
+    permission prompt's message, a failed turn's error), what keeps it from working (not
+    logged in, no network) until a turn succeeds, its session id (for `claude --resume`),
+    and the reason of the last failed health check."""
     act = daemon.agents.get(pid)
+    problem = daemon.agents.problems.get(pid)
     return {"activity": act.current.value if act else None,
             "activity_since": act.since if act else None,
+            "activity_reason": act.reason if act else None,
+            "agent_problem": problem.describe(pid) if problem else None,
+            "session_id": daemon.agents.sessions.get(pid) or daemon.launcher.session_id(pid),
             "health_reason": daemon.health.reason(pid)}
 
 
@@ -72,6 +82,17 @@ def _matches(pid: str, pattern: str) -> bool:
     if ":" not in pattern:
         pattern = f"{pattern}:*"
     return fnmatch.fnmatchcase(pid, pattern)
+
+
+def resolve_one(daemon: Daemon, pattern: str) -> str:
+    """The one process a single-process verb (logs, capture, attach, metrics) works on: a
+    pattern matching several is an error rather than a silent pick of the first."""
+    found = resolve_ids(daemon, [pattern])
+    if len(found) > 1:
+        shown = ", ".join(found[:5]) + (", ..." if len(found) > 5 else "")
+        raise RemoteError("invalid_params", f"'{pattern}' matches {len(found)} processes "
+                          f"({shown}); name one")
+    return found[0]
 
 
 def resolve_ids(daemon: Daemon, patterns: list[str]) -> list[str]:

@@ -47,6 +47,18 @@ class Observer(Protocol):
     def process_down(self, pid: str, exit: ExitInfo) -> None: ...
 
 
+def _log_exit(st: ProcessStatus, exit: ExitInfo, now: float) -> None:
+    """A process that gave up is an error a person must act on; one backing off, a warning
+    that says when it tries again."""
+    if st.state == State.FATAL:
+        log.error("%s exited (%s) -> FATAL: %s", st.id, exit.describe(), st.error)
+    elif st.state == State.BACKOFF and st.retry_at is not None:
+        log.warning("%s exited (%s) -> BACKOFF: %s; retry %d in %gs", st.id,
+                    exit.describe(), st.error, st.fails, round(max(0.0, st.retry_at - now), 2))
+    else:
+        log.info("%s exited (%s) -> %s", st.id, exit.describe(), st.state)
+
+
 class Supervisor:
     def __init__(self, backend_for: BackendFor, clock: Clock, state_dir: Path,
                  persistence: Persistence | None = None,
@@ -57,6 +69,8 @@ class Supervisor:
         self.persistence = persistence
         self.launcher = launcher or Launcher(state_dir)
         self.observers: list[Observer] = []
+        # told when a reload changes how a running instance is supervised (same pid)
+        self.update_listeners: list[Callable[[ProcessSpec, Handle], None]] = []
         self.desired: dict[str, ProcessSpec] = {}
         self.statuses: dict[str, ProcessStatus] = {}
         self.handles: dict[str, Handle] = {}
@@ -81,9 +95,8 @@ class Supervisor:
             return  # an instance we already replaced
         del self.handles[handle.id]
         now = self.clock.monotonic()
-        st = self.statuses[handle.id]
-        self.statuses[handle.id] = lc.on_exit(st, exit, now)
-        log.info("%s exited (%s) -> %s", handle.id, exit.describe(), self.statuses[handle.id].state)
+        st = self.statuses[handle.id] = lc.on_exit(self.statuses[handle.id], exit, now)
+        _log_exit(st, exit, now)
         for observer in self.observers:
             observer.process_down(handle.id, exit)
         self._dirty = True
@@ -102,11 +115,30 @@ class Supervisor:
 
     def set_health(self, pid: str, health: str, instance_pid: int) -> None:
         """A probe's verdict on the instance `instance_pid`; a late one about an instance
-        already replaced is dropped. Wakes the loop: dependents may wait for `healthy`."""
+        already replaced is dropped. Wakes the loop: dependents may wait for `healthy`, and
+        the health is saved with the runtime state."""
         st = self.statuses.get(pid)
         if st is not None and st.pid == instance_pid and st.health != health:
             self.statuses[pid] = replace(st, health=health)
-            self.wake()
+            self.save_soon()  # kept across a daemon restart too
+
+    def give_up(self, pid: str, reason: str) -> None:
+        """Stop restarting `pid`, which ended for a reason restarts cannot fix (see
+        `lifecycle.give_up`); logged at ERROR like every FATAL."""
+        st = self.statuses.get(pid)
+        if st is None:
+            return
+        new = lc.give_up(st, reason, self.clock.monotonic())
+        if new != st:
+            log.error("%s: %s -> FATAL: %s", pid, st.state, reason)
+            self.statuses[pid] = new
+            self.save_soon()
+
+    def save_soon(self) -> None:
+        """Something saved with the runtime state changed outside a reconcile (an agent's
+        activity): the loop saves it on its next pass, which this starts."""
+        self._dirty = True
+        self.wake()
 
     def wake(self) -> None:
         self._wake.set()
@@ -182,6 +214,7 @@ class Supervisor:
             case Update(spec=spec):
                 if st is not None:
                     self.statuses[action.id] = replace(st, spec=spec)
+                    self._tell_updated(spec, st)
             case Promote():
                 if st is not None and st.state == State.STARTING:
                     self.statuses[action.id] = lc.promote(st, now)
@@ -237,6 +270,12 @@ class Supervisor:
         for observer in self.observers:
             observer.process_up(spec, handle, launch)
 
+    def _tell_updated(self, spec: ProcessSpec, st: ProcessStatus) -> None:
+        handle = self.handles.get(spec.id)
+        if handle is not None and st.state in lc.UP_STATES:
+            for listener in self.update_listeners:
+                listener(spec, handle)
+
     def _stop(self, pid: str, st: ProcessStatus) -> None:
         self.statuses[pid] = lc.begin_stop(st, self.clock.monotonic())
         handle = self.handles.get(pid)
@@ -264,17 +303,19 @@ class Supervisor:
             self.persistence.save(self.statuses, self.handles, intents)
 
     def adopt(self, backend: Backend, handle: Handle, *, wanted: bool, restarts: int,
-              spec_matches: bool) -> bool:
-        """Take back a process an earlier daemon started; it counts as RUNNING from now.
-        When its config changed meanwhile, it is restarted by the next plan."""
+              spec_matches: bool, started_wall: float | None = None,
+              since_wall: float | None = None, health: str = "unknown") -> bool:
+        """Take back a process an earlier daemon started, RUNNING since when that daemon saw
+        it start (`started_wall`, `since_wall`: wall-clock times; from now without them), with
+        the health it had. When its config changed meanwhile, it is restarted by the next plan."""
         if not backend.adopt(handle):
             return False
-        now = self.clock.monotonic()
         spec = self.desired.get(handle.id)
         st = ProcessStatus(id=handle.id, state=State.RUNNING, wanted=wanted, spec=spec,
-                           pid=handle.pid, started_at=now, since=now, restarts=restarts,
+                           pid=handle.pid, started_at=self._monotonic(started_wall),
+                           since=self._monotonic(since_wall), restarts=restarts,
                            restart_requested=spec is not None and not spec_matches,
-                           backend=handle.backend, pane=handle.pane)
+                           backend=handle.backend, pane=handle.pane, health=health)
         self.statuses[handle.id] = st
         self.handles[handle.id] = handle
         self._backends[handle.id] = backend
@@ -282,6 +323,13 @@ class Supervisor:
             self._tell_up(spec, handle, None)
         self._dirty = True
         return True
+
+    def _monotonic(self, wall: float | None) -> float:
+        """A saved wall-clock time on our monotonic clock; now for none, or one to come."""
+        now = self.clock.monotonic()
+        if wall is None:
+            return now
+        return now - max(0.0, self.clock.wall() - wall)
 
     def _all_down(self) -> bool:
         return not self._starting and not any(s.state in lc.UP_STATES | {State.STOPPING}

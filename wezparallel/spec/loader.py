@@ -5,7 +5,9 @@
 
 A file with any problem contributes no workspace; the daemon keeps its last good version.
 Nothing but `ConfigError` leaves this module, whatever the input: every failure of a file
-becomes a `Problem` of that file, so one broken file never hides the others' problems.
+becomes a `Problem` of that file, so one broken file never hides the others' problems. Nor
+does one stage hide the next: after a schema problem, the processes the schema found nothing
+wrong with are still resolved, and every file that parses takes part in the dependency checks.
 """
 
 from __future__ import annotations
@@ -21,8 +23,8 @@ from wezparallel.errors import ConfigError, Problem
 from wezparallel.spec import depgraph, schema
 from wezparallel.spec.merge import overlay_documents
 from wezparallel.spec.model import SourceRef, WorkspaceSpec
-from wezparallel.spec.resolve import DepRefs, resolve_workspace
-from wezparallel.spec.yamlsource import Document, read_document, read_limited
+from wezparallel.spec.resolve import resolve_workspace
+from wezparallel.spec.yamlsource import Document, YamlPath, read_document, read_limited
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +60,8 @@ class _Unit:
     name_ref: SourceRef | None = None
     spec: WorkspaceSpec | None = None
     problems: list[Problem] = field(default_factory=list)
-    dep_refs: DepRefs = field(default_factory=dict)
+    graph: depgraph.Graph | None = None  # None: the file does not say what it runs
+    duplicate: bool = False  # another file defines the same workspace first
     env_files: list[str] = field(default_factory=list)
 
 
@@ -164,13 +167,29 @@ def _load_unit(unit: _Unit, environ: Mapping[str, str]) -> None:
     name = doc.data.get("workspace") if isinstance(doc.data, dict) else None
     if isinstance(name, str):
         unit.name, unit.name_ref = name, doc.where(("workspace",))
-    problems = schema.check(doc)
-    if problems:
-        unit.problems.extend(problems)
+    unit.graph = depgraph.graph_of(doc)
+    problems, blamed = schema.check_blamed(doc)
+    unit.problems.extend(problems)
+    skip = _processes_to_skip(blamed)
+    if skip is None:
         return
-    resolved = resolve_workspace(doc, environ)
+    resolved = resolve_workspace(doc, environ, skip)
     unit.problems.extend(resolved.problems)
-    unit.spec, unit.dep_refs, unit.env_files = resolved.spec, resolved.dep_refs, resolved.env_files
+    unit.spec, unit.env_files = resolved.spec, resolved.env_files
+
+
+def _processes_to_skip(blamed: set[YamlPath]) -> frozenset[str] | None:
+    """The processes a schema problem lies in; None when one lies in what every process
+    depends on (`defaults`, `env`, `cwd`...), so that nothing can be resolved. An unknown
+    top-level key or a bad `description` harms nothing: the resolver never reads them."""
+    skip = set()
+    top = set(schema.schema().get("properties", {})) - {"description"}
+    for path in blamed:
+        if len(path) >= 2 and path[0] == "processes":
+            skip.add(str(path[1]))
+        elif not path or path[0] in top:
+            return None
+    return frozenset(skip)
 
 
 def _read(unit: _Unit) -> Document | None:
@@ -215,17 +234,16 @@ def _cross_file(units: list[_Unit]) -> None:
         if unit.name is None:
             continue
         if unit.name in first:
+            unit.duplicate = True
             ref = unit.name_ref or SourceRef(unit.file)
             unit.problems.append(Problem(ref.file, ref.line, ref.column,
                                          f"workspace `{unit.name}` is already defined in "
                                          f"{first[unit.name].file}"))
         else:
             first[unit.name] = unit
-    valid = [u for u in units if u.spec is not None and not u.problems]
-    unreadable = {u.name for u in units if u.name and (u.spec is None or u.problems)}
-    refs = {k: v for u in valid for k, v in u.dep_refs.items()}
-    specs = [u.spec for u in valid if u.spec is not None]
-    found = depgraph.check_references(specs, refs, unreadable) + depgraph.check_cycles(specs, refs)
-    owners = {f: u for u in valid for f in (u.file, *(u.overlay[:1] if u.overlay else ()))}
+    graphs = [u.graph for u in units if u.graph is not None and not u.duplicate]
+    unreadable = {u.name for u in units if u.name and u.graph is None}
+    found = depgraph.check_references(graphs, unreadable) + depgraph.check_cycles(graphs)
+    owners = {f: u for u in units for f in (u.file, *(u.overlay[:1] if u.overlay else ()))}
     for problem in found:  # each names an entry in the file of the process that depends
-        owners.get(problem.file, valid[0]).problems.append(problem)
+        owners.get(problem.file, units[0]).problems.append(problem)

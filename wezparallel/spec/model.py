@@ -41,11 +41,17 @@ class DependencyCondition(enum.StrEnum):
 
 @dataclass(frozen=True)
 class Backoff:
-    """Delay before retry number n (1-based) is `initial * factor**(n-1)`, capped at `max`."""
+    """Delay before retry number n (1-based) is `initial * factor**(n-1)`, capped at `max`.
+
+    n counts short runs in a row: failed starts, and runs that ended within `reset_after` of
+    their start. A run that lasted `reset_after` ends the row, so a server that crashes once
+    a day restarts at once while one that dies seconds after every start waits longer each
+    time (PM2's exp-backoff-restart-delay, Docker's restart delay)."""
 
     initial: float = 0.5  # seconds
     max: float = 30.0  # seconds
     factor: float = 2.0
+    reset_after: float = 60.0  # seconds; 0: any run past start_secs ends the row (supervisord)
 
     def delay(self, attempt: int) -> float:
         if attempt <= 0:
@@ -126,6 +132,14 @@ class SourceRef:
     column: int = 1
 
 
+AGENT_START_SECS = 5.0
+"""`start_secs` of a `claude:` agent unless the file says otherwise: Claude Code takes a
+second or two to draw its screen, and without a login or a network it exits about 2 s in
+("Unable to connect", "Not logged in"; Claude Code 2.1.197). With supervisord's 1 s such an
+agent would count as started and each exit as a crash; with 5 s it is a failed start, which is
+what it is, reported as such, while a healthy agent still counts as started quickly."""
+
+
 # Fields whose change means the running program is no longer what the file asks for.
 RESTART_FIELDS = frozenset(
     {"command", "shell", "claude", "cwd", "env", "backend", "pane", "worktree"}
@@ -147,8 +161,8 @@ class ProcessSpec:
     layout: Layout = Layout.TILED
     autostart: bool = True
     restart: RestartPolicy = RestartPolicy.ON_FAILURE
-    start_secs: float = 1.0
-    max_restarts: int = 5
+    start_secs: float = 1.0  # AGENT_START_SECS for `claude:` agents
+    max_restarts: int = 5  # short runs in a row before FATAL
     backoff: Backoff = field(default_factory=Backoff)
     stop_signal: str = "TERM"
     stop_timeout: float = 10.0

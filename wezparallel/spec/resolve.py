@@ -1,14 +1,15 @@
 """A schema-valid document -> the frozen model: defaults, units, env, paths, argv.
 
-Runs only on documents the schema accepted, so it checks just what the schema cannot state:
-`command` xor `claude`, splitting commands, real signal names, interpolation, env files, and
-dependencies on names of the same file. Every problem is located; values that come from
-`defaults:` are located there.
+Runs on documents the schema accepted, so it checks just what the schema cannot state:
+`command` xor `claude`, splitting commands, real signal names, interpolation and env files.
+In a document the schema rejected, the processes it found nothing wrong with are still
+resolved (`skip` names the others), so one run reports the problems of every stage. Every
+problem is located; values that come from `defaults:` are located there. Dependencies are
+checked across all files at once by `depgraph`.
 """
 
 from __future__ import annotations
 
-import difflib
 import os
 import shlex
 import signal
@@ -22,6 +23,7 @@ from wezparallel.spec import units
 from wezparallel.spec.interpolate import InterpolationError, interpolate, parse_env_file
 from wezparallel.spec.merge import deep_merge, has_path
 from wezparallel.spec.model import (
+    AGENT_START_SECS,
     BackendName,
     Backoff,
     ClaudeSpec,
@@ -32,21 +34,17 @@ from wezparallel.spec.model import (
     PaneSpec,
     ProcessSpec,
     RestartPolicy,
-    SourceRef,
     WorkspaceSpec,
     WorktreeSpec,
 )
 from wezparallel.spec.schema import dotted
 from wezparallel.spec.yamlsource import Document, YamlPath, read_limited
 
-DepRefs = dict[tuple[str, str], SourceRef]  # (process id, dependency id) -> where it is named
-
 
 @dataclass
 class Resolved:
     spec: WorkspaceSpec | None
     problems: list[Problem] = field(default_factory=list)
-    dep_refs: DepRefs = field(default_factory=dict)
     env_files: list[str] = field(default_factory=list)  # absolute, read or not
 
 
@@ -76,8 +74,10 @@ class _File:
             raise self.fail(path, str(exc)) from None
 
 
-def resolve_workspace(doc: Document, environ: Mapping[str, str]) -> Resolved:
-    """Build the WorkspaceSpec of a schema-valid document (its file path as given)."""
+def resolve_workspace(doc: Document, environ: Mapping[str, str],
+                      skip: frozenset[str] = frozenset()) -> Resolved:
+    """Build the WorkspaceSpec of a schema-valid document (its file path as given); the
+    processes named in `skip` (schema-invalid ones) are left out."""
     data: dict[str, Any] = doc.data if isinstance(doc.data, dict) else {}
     ctx = _File(doc, environ)
     try:
@@ -90,19 +90,19 @@ def resolve_workspace(doc: Document, environ: Mapping[str, str]) -> Resolved:
     layout = Layout(data.get("layout", "tiled"))
     defaults = data.get("defaults") or {}
     processes = []
-    dep_refs: DepRefs = {}
     for pname, own in (data.get("processes") or {}).items():
-        proc = _Process(ctx, name, pname, own or {}, defaults, dep_refs)
+        if pname in skip:
+            continue
+        proc = _Process(ctx, name, pname, own or {}, defaults)
         try:
             processes.append(proc.build(cwd, base_env, backend, layout))
         except _Invalid as exc:
             ctx.problems.append(exc.problem)
-    _check_local_dependencies(ctx, name, list(data.get("processes") or {}), dep_refs)
     if ctx.problems:  # a problem in `defaults:` is found once per process: report it once
-        return Resolved(None, list(dict.fromkeys(ctx.problems)), dep_refs, ctx.env_files)
+        return Resolved(None, list(dict.fromkeys(ctx.problems)), ctx.env_files)
     spec = WorkspaceSpec(name=name, file=doc.file, cwd=cwd, backend=backend, layout=layout,
                          processes=tuple(processes), description=str(data.get("description", "")))
-    return Resolved(spec, [], dep_refs, ctx.env_files)
+    return Resolved(spec, [], ctx.env_files)
 
 
 def _workspace_env(ctx: _File, data: dict[str, Any]) -> dict[str, str]:
@@ -168,9 +168,9 @@ class _Process:
     """One process: its own keys over the file's defaults, located in whichever holds them."""
 
     def __init__(self, ctx: _File, workspace: str, name: str, own: dict[str, Any],
-                 defaults: dict[str, Any], dep_refs: DepRefs) -> None:
+                 defaults: dict[str, Any]) -> None:
         self.ctx, self.workspace, self.name = ctx, workspace, name
-        self.own, self.defaults, self.dep_refs = own, defaults, dep_refs
+        self.own, self.defaults = own, defaults
         merged = deep_merge(defaults, own)
         self.data: dict[str, Any] = merged if isinstance(merged, dict) else {}
 
@@ -200,7 +200,8 @@ class _Process:
             backend=BackendName(d["backend"]) if "backend" in d else backend, layout=layout,
             autostart=bool(d.get("autostart", True)),
             restart=RestartPolicy(d.get("restart", "on-failure")),
-            start_secs=self.duration(d.get("start_secs", 1), "start_secs"),
+            start_secs=self.duration(
+                d.get("start_secs", AGENT_START_SECS if "claude" in d else 1), "start_secs"),
             max_restarts=int(d.get("max_restarts", 5)),
             backoff=self.backoff(d.get("backoff") or {}),
             stop_signal=self.stop_signal(),
@@ -213,7 +214,9 @@ class _Process:
     def backoff(self, b: dict[str, Any]) -> Backoff:
         return Backoff(initial=self.duration(b.get("initial", 0.5), "backoff", "initial"),
                        max=self.duration(b.get("max", 30), "backoff", "max"),
-                       factor=float(b.get("factor", 2)))
+                       factor=float(b.get("factor", 2)),
+                       reset_after=self.duration(b.get("reset_after", 60), "backoff",
+                                                 "reset_after"))
 
     def duration(self, value: object, *rest: str | int) -> float:
         try:
@@ -272,12 +275,9 @@ class _Process:
         raw = self.data.get("depends_on") or []
         items = [(n, None) for n in raw] if isinstance(raw, list) else list(raw.items())
         deps = []
-        for i, (target, options) in enumerate(items):
+        for target, options in items:
             full = target if ":" in target else f"{self.workspace}:{target}"
             condition = DependencyCondition((options or {}).get("condition", "started"))
-            at = self.path("depends_on", i) if isinstance(raw, list) \
-                else self.path("depends_on", target)
-            self.dep_refs[(self.id, full)] = self.ctx.doc.where(at, key=not isinstance(raw, list))
             deps.append(Dependency(full, condition))
         return tuple(deps)
 
@@ -320,14 +320,3 @@ class _Process:
             return WorktreeSpec()
         return WorktreeSpec(branch=w.get("branch"), base=w.get("base"), path=w.get("path"))
 
-
-def _check_local_dependencies(ctx: _File, workspace: str, names: list[str],
-                              dep_refs: DepRefs) -> None:
-    for (pid, dep), ref in dep_refs.items():
-        owner, _, wanted = dep.partition(":")
-        if owner == workspace and wanted not in names:
-            close = difflib.get_close_matches(wanted, names, n=1, cutoff=0.6)
-            hint = f"; did you mean `{close[0]}`?" if close else ""
-            ctx.problems.append(Problem(ref.file, ref.line, ref.column,
-                                        f"`{pid}` depends on `{wanted}`, which is no process "
-                                        f"of workspace `{workspace}`{hint}"))

@@ -55,13 +55,33 @@ def _validator() -> Draft202012Validator:
 
 def check(doc: Document) -> list[Problem]:
     """Every schema problem of `doc`, each reduced to its real cause and located."""
+    return check_blamed(doc)[0]
+
+
+def check_blamed(doc: Document) -> tuple[list[Problem], set[YamlPath]]:
+    """The problems, and the paths of the values at fault (an unknown key's own path), so
+    that the loader can still resolve the parts of the document nothing is wrong with."""
     from jsonschema.exceptions import best_match
 
     problems: dict[tuple[int, int, str], Problem] = {}
+    blamed: set[YamlPath] = set()
     for error in _validator().iter_errors(doc.data):
-        for problem in describe(best_match([error]), doc):
+        cause = best_match([error])
+        blamed |= _blame(cause)
+        for problem in describe(cause, doc):
             problems.setdefault((problem.line, problem.column, problem.message), problem)
-    return sorted(problems.values(), key=lambda p: (p.line, p.column, p.message))
+    return sorted(problems.values(), key=lambda p: (p.line, p.column, p.message)), blamed
+
+
+def _blame(error: ValidationError) -> set[YamlPath]:
+    path: YamlPath = tuple(error.absolute_path)
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        node: Any = error.schema if isinstance(error.schema, dict) else {}
+        known = node.get("properties", {})
+        patterns = [re.compile(p) for p in node.get("patternProperties", {})]
+        return {(*path, str(k)) for k in error.instance
+                if k not in known and not any(p.search(str(k)) for p in patterns)}
+    return {path}
 
 
 def describe(error: ValidationError, doc: Document) -> list[Problem]:
@@ -89,7 +109,7 @@ def _message(error: ValidationError, path: YamlPath) -> str:
         return prefix + what
     custom = _custom(error)
     if custom:
-        return f"{prefix}{custom} (got {show(instance)})"
+        return f"{prefix}{custom} (got {show(instance)}){_closest(error)}"
     if validator == "type":
         kinds = [expected] if isinstance(expected, str) else list(expected)
         names = " or ".join(_TYPE_NAMES.get(k, k) for k in kinds)
@@ -103,8 +123,20 @@ def _message(error: ValidationError, path: YamlPath) -> str:
     if validator == "maxLength":
         return f"{prefix}must be at most {expected} characters long"
     if validator == "enum":
-        return f"{prefix}must be one of {', '.join(map(str, expected))} (got {show(instance)})"
+        return (f"{prefix}must be one of {', '.join(map(str, expected))} "
+                f"(got {show(instance)}){_closest(error)}")
     return prefix + error.message
+
+
+def _closest(error: ValidationError) -> str:
+    """`; did you mean `acceptEdits`?` for an enum value that is close to a valid one (case
+    and a slip of the keyboard aside)."""
+    if error.validator != "enum" or not isinstance(error.instance, str):
+        return ""
+    values: Any = error.validator_value
+    choices = {str(v).lower(): str(v) for v in values}
+    close = difflib.get_close_matches(error.instance.lower(), list(choices), n=1, cutoff=0.6)
+    return f"; did you mean `{choices[close[0]]}`?" if close else ""
 
 
 def _unknown_keys(error: ValidationError, path: YamlPath, doc: Document) -> list[Problem]:

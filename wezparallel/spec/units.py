@@ -65,3 +65,18 @@ def _finite_non_negative(number: float, original: object) -> float:
     if not math.isfinite(number) or number < 0:
         raise UnitError(f"expected a finite, non-negative amount, got {original!r}")
     return number
+
+
+def format_duration(seconds: float) -> str:
+    """Seconds for a message, in the units people write: `0.3s`, `2.5s`, `45s`, `1m`,
+    `1m30s`, `2h`."""
+    if seconds < 10:
+        return f"{round(seconds, 1):g}s"
+    whole = round(seconds)
+    if whole < 60:
+        return f"{whole}s"
+    if whole < 3600:
+        minutes, secs = divmod(whole, 60)
+        return f"{minutes}m{secs}s" if secs else f"{minutes}m"
+    hours, rest = divmod(whole, 3600)
+    return f"{hours}h{rest // 60}m" if rest // 60 else f"{hours}h"

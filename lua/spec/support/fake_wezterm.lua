@@ -2,6 +2,8 @@
 --
 -- It records what the module under test does to WezTerm: event handlers, formatted status items,
 -- child processes run (argv lists), actions performed on windows, splits, toasts and log lines.
+-- `json_parse` is always there, as in every WezTerm the module supports (20220807 on), backed by
+-- the specs' own decoder (support/json.lua) and counting its calls.
 -- `run_child_process` answers from a script set by the spec (`fake:respond(fn)`), or really runs
 -- the argv through the shell (`fake:use_real_processes()`) for specs against live programs.
 --
@@ -19,7 +21,7 @@
 -- WezTerm's Lua has no `debug` library (config/src/lua.rs); busted needs it, so the specs that
 -- load code as WezTerm does hide it themselves (see module_spec.lua).
 
-local json = require 'wezparallel.json'
+local json = require 'support.json'
 
 local Fake = {}
 
@@ -111,9 +113,8 @@ function Fake.base64_decode(text)
   end))
 end
 
---- A new stand-in. opts.json_parse = true provides wezterm.json_parse (counting its calls).
-function Fake.new(opts)
-  opts = opts or {}
+--- A new stand-in.
+function Fake.new()
   local fake = {
     handlers = {}, formatted = {}, calls = {}, background = {}, logs = {}, opened = {},
     panes = {}, json_parse_calls = 0,
@@ -181,11 +182,10 @@ function Fake.new(opts)
     end,
   }
 
-  if opts.json_parse then
-    function fake.json_parse(text)
-      fake.json_parse_calls = fake.json_parse_calls + 1
-      return json.decode(text)
-    end
+  -- WezTerm raises a Lua error on malformed JSON, as the decoder does.
+  function fake.json_parse(text)
+    fake.json_parse_calls = fake.json_parse_calls + 1
+    return json.decode(text)
   end
   return setmetatable(fake, { __index = Fake })
 end

@@ -65,6 +65,19 @@ function M.status_json(processes, errors, notices)
     table.concat(encoded, ',\n') .. '\n  ]\n}\n'
 end
 
+--- The daemon's status snapshot (status.json): the `status --json` object plus its `daemon`
+--- block; `daemon` overrides its fields ({ up =, written_at =, stale_after = ... }).
+function M.snapshot_json(processes, errors, notices, daemon)
+  local fields = { up = true, pid = 4242, written_at = 1000.5, heartbeat = 10, stale_after = 25 }
+  for k, v in pairs(daemon or {}) do
+    fields[k] = v
+  end
+  local block = string.format(
+    '"daemon":{"heartbeat":%s,"pid":%d,"stale_after":%s,"up":%s,"written_at":%.6f},',
+    fields.heartbeat, fields.pid, fields.stale_after, tostring(fields.up), fields.written_at)
+  return (M.status_json(processes, errors, notices):gsub('^{', '{' .. block, 1))
+end
+
 --- A mixed fleet: 4 running (3 agents: busy, waiting, idle), 1 backoff, 1 fatal, 1 stopped.
 M.FLEET = {
   { id = 'api:web', state = 'RUNNING', backend = 'wezterm', pane = '7' },

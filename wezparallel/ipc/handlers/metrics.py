@@ -8,7 +8,7 @@ from typing import Any
 from wezparallel.errors import RemoteError
 from wezparallel.ipc.handlers import params as p
 from wezparallel.runtime.daemon import Daemon
-from wezparallel.runtime.status import resolve_ids
+from wezparallel.runtime.status import resolve_one
 
 
 def handlers(d: Daemon) -> dict[str, Callable[[dict[str, Any]], Awaitable[Any]]]:
@@ -25,7 +25,7 @@ def handlers(d: Daemon) -> dict[str, Callable[[dict[str, Any]], Awaitable[Any]]]
         if runner is None:
             raise RemoteError("failed", "metrics are off in this daemon")
         runner.watched()
-        (pid,) = resolve_ids(d, [p.string(params, "id")])[:1]
+        pid = resolve_one(d, p.string(params, "id"))
         since = p.number(params, "since_seconds", 3600.0)
         now = d.clock.wall()
         series = runner.history.series(pid, now - since, now).to_json()

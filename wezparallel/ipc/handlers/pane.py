@@ -6,7 +6,10 @@ third pane backend needs no change here. A process on the headless backend gets 
 says what to change, except for `capture`, where its log tail is the nearest thing to a screen.
 
 Explicit ids are strict (each must have a live pane, or the request fails); a broadcast to a
-workspace or to everything reaches what it can and says what it skipped and why.
+workspace or to everything reaches what it can and says what it skipped and why. A broadcast
+goes to agents only unless `all_panes` says every pane: a prompt meant for the agents has no
+business in a dev server's terminal. How the text is typed and its submission confirmed is
+`runtime.prompts`.
 """
 
 from __future__ import annotations
@@ -19,7 +22,8 @@ from wezparallel.errors import BackendError, RemoteError, WezparallelError
 from wezparallel.ipc.handlers import params as p
 from wezparallel.plan.lifecycle import State
 from wezparallel.runtime.daemon import Daemon
-from wezparallel.runtime.status import resolve_ids
+from wezparallel.runtime.prompts import PromptSender, Target
+from wezparallel.runtime.status import resolve_ids, resolve_one
 from wezparallel.spec.model import Layout
 
 DEFAULT_LINES = 50  # lines `capture` returns when not told
@@ -30,8 +34,10 @@ class PaneBackend(Protocol):
     name: str
 
     # each may answer at once or be awaitable (tmux): callers go through `resolved`
-    def send_text_many(self, handles: Iterable[Handle], text: str,
-                       enter: bool = True) -> Awaitable[None] | None: ...
+    def paste(self, handles: Iterable[Handle], text: str,
+              bracket: bool) -> Awaitable[None] | None: ...
+
+    def press_enter(self, handles: Iterable[Handle]) -> Awaitable[None] | None: ...
 
     def capture(self, handle: Handle, lines: int) -> str | Awaitable[str]: ...
 
@@ -41,8 +47,10 @@ class PaneBackend(Protocol):
 
 
 def handlers(d: Daemon) -> dict[str, Callable[[dict[str, Any]], Awaitable[Any]]]:
+    sender = PromptSender(d.agents)
+
     async def send(params: dict[str, Any]) -> Any:
-        return await _send(d, params)
+        return await _send(d, sender, params)
 
     async def capture(params: dict[str, Any]) -> Any:
         return await _capture(d, params)
@@ -107,7 +115,7 @@ def _last_pane(d: Daemon, pid: str) -> Handle | None:
 
 # --- send --------------------------------------------------------------------------------------
 
-async def _send(d: Daemon, params: dict[str, Any]) -> dict[str, Any]:
+async def _send(d: Daemon, sender: PromptSender, params: dict[str, Any]) -> dict[str, Any]:
     text = params.get("text")
     if not isinstance(text, str):
         raise RemoteError("invalid_params", "'text' must be a string")
@@ -115,7 +123,7 @@ async def _send(d: Daemon, params: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(enter, bool):
         raise RemoteError("invalid_params", "'enter' must be true or false")
     ids, broadcast = _send_targets(d, params)
-    groups: dict[int, tuple[PaneBackend, list[Handle]]] = {}
+    targets: list[Target] = []
     skipped: list[dict[str, str]] = []
     for pid in ids:
         try:
@@ -126,28 +134,49 @@ async def _send(d: Daemon, params: dict[str, Any]) -> dict[str, Any]:
                 raise
             skipped.append({"id": pid, "reason": exc.message})
             continue
-        groups.setdefault(id(backend), (backend, []))[1].append(handle)
-    if not groups:
+        targets.append(Target(handle, backend, _is_agent(d, pid)))
+    if not targets:
         reasons = "; ".join(s["reason"] for s in skipped)
         raise RemoteError("failed", f"no pane to send to: {reasons}")
-    for backend, handles in groups.values():
-        await resolved(backend.send_text_many(handles, text, enter))
-    sent = [h.id for _, handles in groups.values() for h in handles]
-    return {"sent": sent, "skipped": skipped}
+    outcomes = await sender.send(targets, text, enter)
+    return {"sent": [t.id for t in targets], "skipped": skipped,
+            "delivery": [o.to_json() for o in outcomes]}
+
+
+def _is_agent(d: Daemon, pid: str) -> bool:
+    spec = d.supervisor.desired.get(pid)
+    if spec is None:
+        st = d.supervisor.statuses.get(pid)
+        spec = st.spec if st is not None else None
+    return spec is not None and spec.claude is not None
 
 
 def _send_targets(d: Daemon, params: dict[str, Any]) -> tuple[list[str], bool]:
-    """(ids, broadcast): exactly one of `ids`, `workspace` or `all` says who gets the text."""
+    """(ids, broadcast): exactly one of `ids`, `workspace` or `all` says who gets the text;
+    a broadcast goes to agents only unless `all_panes`."""
     given = [k for k in ("ids", "workspace", "all") if params.get(k)]
     if len(given) != 1:
         raise RemoteError("invalid_params", "give exactly one of 'ids', 'workspace' or 'all'")
+    all_panes = params.get("all_panes", False)
+    if not isinstance(all_panes, bool):
+        raise RemoteError("invalid_params", "'all_panes' must be true or false")
     if given == ["ids"]:
+        if all_panes:
+            raise RemoteError("invalid_params", "'all_panes' goes with 'workspace' or 'all'")
         return resolve_ids(d, p.ids(params)), False
     if given == ["all"]:
         if params["all"] is not True:
             raise RemoteError("invalid_params", "'all' must be true")
-        return resolve_ids(d, ["all"]), True
-    return _workspace_ids(d, p.string(params, "workspace")), True
+        ids, where = resolve_ids(d, ["all"]), ""
+    else:
+        workspace = p.string(params, "workspace")
+        ids, where = _workspace_ids(d, workspace), f"workspace '{workspace}' has "
+    if not all_panes:
+        ids = [i for i in ids if _is_agent(d, i)]
+        if not ids:
+            raise RemoteError("failed", f"{where or 'there are '}no agents to send to "
+                              "(--all-panes sends to every pane)")
+    return ids, True
 
 
 def _workspace_ids(d: Daemon, workspace: str) -> list[str]:
@@ -162,7 +191,7 @@ def _workspace_ids(d: Daemon, workspace: str) -> list[str]:
 # --- capture and attach ------------------------------------------------------------------------
 
 async def _capture(d: Daemon, params: dict[str, Any]) -> dict[str, Any]:
-    (pid,) = resolve_ids(d, [p.string(params, "id")])[:1]
+    pid = resolve_one(d, p.string(params, "id"))
     lines = int(p.number(params, "lines", DEFAULT_LINES))
     backend = d.supervisor.backend_of(pid)
     handle = _last_pane(d, pid)
@@ -186,7 +215,7 @@ async def _log_tail(d: Daemon, pid: str, lines: int) -> list[str]:
 
 
 def _attach(d: Daemon, params: dict[str, Any]) -> dict[str, Any]:
-    (pid,) = resolve_ids(d, [p.string(params, "id")])[:1]
+    pid = resolve_one(d, p.string(params, "id"))
     environ = params.get("environ") or {}
     if not isinstance(environ, dict) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in environ.items()):

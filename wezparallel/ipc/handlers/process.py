@@ -9,7 +9,7 @@ from wezparallel.backends.base import resolved
 from wezparallel.ipc.handlers import params as p
 from wezparallel.plan.lifecycle import UP_STATES, State
 from wezparallel.runtime.daemon import Daemon
-from wezparallel.runtime.status import process_object, resolve_ids, status_object
+from wezparallel.runtime.status import process_object, resolve_ids, resolve_one, status_object
 
 DEFAULT_TIMEOUT = 30.0  # seconds a start/stop/restart waits for its outcome
 
@@ -72,8 +72,8 @@ async def _logs(d: Daemon, params: dict[str, Any]) -> Any:
     """One process (`id`: lines are strings, as before) or many (`ids` patterns, default all:
     items are `{"id", "time", "line"}`), the backlog of each, then, with `follow`, new lines."""
     single = "id" in params
-    ids = resolve_ids(d, [p.string(params, "id")] if single
-                      else p.ids(params) if "ids" in params else ["all"])
+    ids = ([resolve_one(d, p.string(params, "id"))] if single
+           else resolve_ids(d, p.ids(params) if "ids" in params else ["all"]))
     lines = int(p.number(params, "lines", 50))
     if not params.get("follow"):
         if single:

@@ -1,6 +1,7 @@
--- A small JSON decoder, used only when `wezterm.json_parse` is absent (WezTerm releases before
--- 20220807). It reads what `wezparctl --json` prints: objects, arrays, strings with escapes
--- (\uXXXX and surrogate pairs become UTF-8), numbers, true, false and null.
+-- A small JSON decoder for the WezTerm stand-in's `json_parse` (fake_wezterm.lua). The module
+-- itself uses `wezterm.json_parse` (WezTerm 20220807 on; the module needs 20230408 anyway), so
+-- this lives with the specs. It reads what the daemon writes: objects, arrays, strings with
+-- escapes (\uXXXX and surrogate pairs become UTF-8), numbers, true, false and null.
 --
 -- `null` decodes to nil, as `wezterm.json_parse` does, so a null field simply reads as absent.
 -- Malformed input raises an error naming the byte offset; callers decide what "down" means.
