@@ -44,13 +44,15 @@ async def until(predicate: object, turns: int = 200) -> None:
 def test_a_hanging_backend_does_not_hold_up_another_backends_restart(tmp_path: Path) -> None:
     async def scenario() -> None:
         backends: dict[str, MemoryBackend] = {}
-        sup = Supervisor(lambda s: backends[s.name], FakeClock(), tmp_path)
+        clock = FakeClock()
+        sup = Supervisor(lambda s: backends[s.name], clock, tmp_path)
         backends["fast"] = MemoryBackend(sup.on_exit)
         slow = backends["slow"] = HangingBackend(sup.on_exit)
         loop_task = asyncio.create_task(sup.run())
         sup.set_desired({"w:fast": spec("fast", restart=RestartPolicy.ALWAYS, start_secs=0),
                          "w:slow": spec("slow", start_secs=0)})
         await until(lambda: "w:fast" in backends["fast"].running and slow.waiting == 1)
+        clock.advance(3600.0)  # up long enough for its restart to come at once
         backends["fast"].exit("w:fast", ExitInfo(code=1))
         await until(lambda: len(backends["fast"].spawned) == 2)  # restarted while slow hangs
         assert sup.statuses["w:fast"].state == State.RUNNING
@@ -81,6 +83,32 @@ def test_a_stop_asked_for_during_a_start_is_carried_out_after_it(tmp_path: Path)
         assert not sup.statuses["w:a"].wanted
         done = asyncio.create_task(sup.shutdown(leave_running=False, timeout=5))
         await asyncio.wait_for(done, 5)
+        loop_task.cancel()
+
+    asyncio.run(scenario())
+
+
+def test_a_start_that_raises_the_unexpected_is_a_failed_start_not_a_loop(
+        tmp_path: Path) -> None:
+    class Broken(MemoryBackend):
+        async def spawn(self, s: ProcessSpec, argv: tuple[str, ...], log_path: Path) -> Handle:
+            self.spawned.append((s.id, argv))
+            raise ValueError("embedded null byte")
+
+    async def scenario() -> None:
+        holder: list[Broken] = []
+        clock = FakeClock()
+        sup = Supervisor(lambda _s: holder[0], clock, tmp_path)
+        holder.append(Broken(sup.on_exit))
+        loop_task = asyncio.create_task(sup.run())
+        sup.set_desired({"w:a": spec("a", start_secs=0)})
+        await until(lambda: (st := sup.statuses.get("w:a")) is not None
+                    and st.state == State.BACKOFF)
+        for _ in range(50):
+            await asyncio.sleep(0)
+        assert len(holder[0].spawned) == 1  # waits for its backoff, no hot loop
+        assert "embedded null byte" in (sup.statuses["w:a"].error or "")
+        assert not loop_task.done()
         loop_task.cancel()
 
     asyncio.run(scenario())

@@ -234,13 +234,20 @@ class Supervisor:
 
         task = asyncio.create_task(start(), name=f"start {action.id}")
         self._starting[action.id] = task
-        task.add_done_callback(lambda t: self._start_done(action.id, t))
+        task.add_done_callback(lambda t: self._start_done(action.spec, t))
 
-    def _start_done(self, pid: str, task: asyncio.Task[None]) -> None:
-        if self._starting.get(pid) is task:
-            del self._starting[pid]
-        if not task.cancelled() and task.exception() is not None:
-            log.error("%s: start failed unexpectedly", pid, exc_info=task.exception())
+    def _start_done(self, spec: ProcessSpec, task: asyncio.Task[None]) -> None:
+        """A start's end is an event; one that raised what no backend should is still that
+        process's failed start (retried with backoff), never a hot loop or a dead loop."""
+        if self._starting.get(spec.id) is task:
+            del self._starting[spec.id]
+        exc = None if task.cancelled() else task.exception()
+        st = self.statuses.get(spec.id)
+        if exc is not None and st is not None and spec.id not in self.handles:
+            log.error("%s: cannot start: %r", spec.id, exc, exc_info=exc)
+            self.statuses[spec.id] = lc.on_spawn_failed(
+                st, spec, f"unexpected error: {exc!r}", self.clock.monotonic(),
+                permanent=False)
         self._dirty = True
         self.wake()
 
