@@ -16,6 +16,7 @@ import psutil
 
 from benchmarks import (
     control,
+    events,
     footprint,
     harness,
     panes,
@@ -64,6 +65,7 @@ FAMILIES = (
     Family("reload", reload, lambda t: {SUP: t.supervisord, WEZ: t.wezparallel_watching}),
     Family("scale", scale, _plain),
     Family("panes", panes, lambda t: {WEZ: t.wezparallel_tmux}),
+    Family("events", events, lambda t: {WEZ: t.wezparallel}),
     Family("statusbar", statusbar, lambda t: {WEZ: t.wezparallel}),
 )
 

@@ -52,3 +52,28 @@ def test_the_snapshot_is_the_status_object_with_the_daemon_beside_it(tmp_path: P
     assert data["processes"] == [{"id": "a:b", "state": "RUNNING"}]
     assert data["daemon"]["up"] is True
     assert not list(tmp_path.glob(".*tmp"))  # written through a temporary file, renamed
+
+
+def test_a_crash_reaches_the_file_long_before_the_heartbeat(daemon_factory: Any) -> None:
+    import os
+    import signal
+
+    from tests.support import retry_until
+
+    d = daemon_factory({"a.yaml": "workspace: a\nprocesses:\n  s: {command: sleep 600}\n"})
+    d.start()
+    path = d.state / "status.json"
+
+    def pid_in_file() -> int | None:
+        try:
+            procs = json.loads(path.read_text())["processes"]
+        except (OSError, ValueError, KeyError):
+            return None
+        running = [p["pid"] for p in procs if p["state"] == "RUNNING"]
+        return running[0] if running else None
+
+    first = retry_until(pid_in_file, 15, 0.02, "the file shows a:s RUNNING")
+    os.kill(first, signal.SIGKILL)
+    # the heartbeat is 10 s: only the event on the bus can bring the new pid this soon
+    retry_until(lambda: (p := pid_in_file()) is not None and p != first and p, 3, 0.02,
+                "the restarted pid in the file")

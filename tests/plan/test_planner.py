@@ -15,6 +15,7 @@ from wezparallel.spec.model import (
     BackendName,
     Backoff,
     ClaudeSpec,
+    EventHook,
     HealthProbe,
     Layout,
     PaneSpec,
@@ -156,6 +157,7 @@ IN_PLACE_CHANGES: dict[str, Any] = {
     "depends_on": (),
     "autostart": False,
     "layout": Layout.ROWS,  # panes are re-arranged in place, never restarted for it
+    "on": (EventHook("fatal", ("notify-send", "down")),),  # hooks are looked up per event
 }
 BASE = spec("a", env=(("K", "v1"),), depends=("z",))
 

@@ -29,9 +29,11 @@ def validate(ctx: click.Context, paths: tuple[Path, ...], as_json: bool) -> None
 
     Exit 0 when all are valid, 1 with one `path:line:col: message` line per problem.
     """
+    from wezparallel.events.plugins import load as load_plugins
     from wezparallel.spec.loader import load_paths
 
-    result = load_paths(list(paths) or [ctx.obj.paths.conf_dir], os.environ)
+    kinds = frozenset(load_plugins().probe_kinds)  # probe kinds that installed plugins add
+    result = load_paths(list(paths) or [ctx.obj.paths.conf_dir], os.environ, kinds)
     if as_json:
         click.echo(json.dumps([p.to_json() for p in result.problems], indent=2))
     else:

@@ -42,6 +42,9 @@ COMMANDS: dict[str, str] = {
     "metrics": "wezparallel.cli.metrics_cmds:metrics",
     "lua-path": "wezparallel.cli.lua_cmds:lua_path",
     "wait": "wezparallel.cli.agent_cmds:wait",
+    "events": "wezparallel.cli.event_cmds:events",
+    "plugins": "wezparallel.cli.event_cmds:plugins",
+    "report": "wezparallel.cli.event_cmds:report",
     "worktree": "wezparallel.cli.agent_cmds:worktree",
     "service": "wezparallel.cli.service_cmds:service",
 }
@@ -57,16 +60,25 @@ class Context:
 
 class LazyGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(COMMANDS)
+        return sorted(COMMANDS.keys() | _plugin_commands().keys())
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         target = COMMANDS.get(cmd_name)
         if target is None:
-            return None
+            found = _plugin_commands().get(cmd_name)
+            return found if isinstance(found, click.Command) else None
         module, _, attr = target.partition(":")
         command = getattr(importlib.import_module(module), attr)
         assert isinstance(command, click.Command)
         return command
+
+
+def _plugin_commands() -> dict[str, object]:
+    """Subcommands that plugins add; their entry points are read only for a name that is
+    not ours (or for --help), so built-in commands start as fast as before."""
+    from wezparallel.events.plugins import commands
+
+    return commands()
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
@@ -23,8 +24,10 @@ log = logging.getLogger("wezparallel")
 
 
 async def serve(paths: Paths, backend: str | None, watch: bool = True,
-                metrics_interval: float = 5.0, metrics_idle_interval: float = 60.0) -> None:
+                metrics_interval: float = 5.0, metrics_idle_interval: float = 60.0,
+                event_retention_days: float = 7.0) -> None:
     from wezparallel.backends.escapees import become_subreaper
+    from wezparallel.events.settings import DAY, EventSettings
     from wezparallel.ipc.handlers import handlers_for
     from wezparallel.ipc.server import IpcServer
     from wezparallel.metrics.settings import MetricsSettings
@@ -34,12 +37,15 @@ async def serve(paths: Paths, backend: str | None, watch: bool = True,
     metrics = MetricsSettings(interval=metrics_interval,
                               idle_interval=max(metrics_interval, metrics_idle_interval)) \
         if metrics_interval > 0 else None
-    daemon = Daemon(DaemonSettings(paths, backend=backend, metrics=metrics))
+    daemon = Daemon(DaemonSettings(paths, backend=backend, metrics=metrics,
+                                   events=EventSettings(retention=event_retention_days * DAY)))
     server = IpcServer(paths.socket, handlers_for(daemon))
     await server.start()
     try:
         ensure_private_dir(paths.state_dir)
         daemon.apply_config(daemon.read_config())
+        daemon.bus.publish("daemon", None, {"what": "started", "version": __version__,
+                                            "pid": os.getpid()})
         daemon.restore()
         watcher = None
         if watch:  # watchdog and its observer thread cost memory: only when asked for
@@ -79,18 +85,22 @@ async def serve(paths: Paths, backend: str | None, watch: bool = True,
               help="Seconds between metrics passes while someone looks; 0 turns metrics off.")
 @click.option("--metrics-idle-interval", type=click.FloatRange(min=1), default=60.0,
               show_default=True, help="Seconds between metrics passes while nobody looks.")
+@click.option("--event-retention", type=click.FloatRange(min=0), default=7.0,
+              show_default=True, metavar="DAYS",
+              help="Days events stay in the journal (STATE_DIR/events.sqlite); 0 keeps all.")
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]),
               default="info", show_default=True)
 @click.version_option(__version__, prog_name="wezparallel")
 def cli(conf_dir: Path | None, state_dir: Path | None, socket_path: Path | None,
         backend: str | None, watch: bool, metrics_interval: float,
-        metrics_idle_interval: float, log_level: str) -> None:
+        metrics_idle_interval: float, event_retention: float, log_level: str) -> None:
     """Run the wezparallel daemon: supervise the processes the workspace files describe."""
     logging.basicConfig(stream=sys.stderr, level=log_level.upper(),
                         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
     paths = Paths.resolve(conf_dir, state_dir, socket_path)
     try:
-        asyncio.run(serve(paths, backend, watch, metrics_interval, metrics_idle_interval))
+        asyncio.run(serve(paths, backend, watch, metrics_interval, metrics_idle_interval,
+                          event_retention))
     except WezparallelError as exc:
         click.echo(f"wezparallel: {exc}", err=True)
         sys.exit(1)

@@ -51,6 +51,8 @@ class AgentTracker:
         self._restored: dict[str, Activity] = {}  # for the adoption that follows a restart
         self._submitted: dict[str, int] = {}  # UserPromptSubmit events seen per agent
         self._changed = asyncio.Event()
+        # told (pid, before, after) when an agent's activity changes; events come from these
+        self.watchers: list[Callable[[str, Activity | None, Activity], None]] = []
 
     def get(self, pid: str) -> Activity | None:
         return self.activities.get(pid)
@@ -140,8 +142,11 @@ class AgentTracker:
         self._saved_changed()
 
     def _set(self, pid: str, act: Activity) -> None:
-        changed = self.activities.get(pid) != act
+        before = self.activities.get(pid)
+        changed = before != act
         self.activities[pid] = act
+        for watcher in self.watchers if changed else ():
+            watcher(pid, before, act)
         if changed:
             self._wake()
             self._saved_changed()

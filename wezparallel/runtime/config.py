@@ -29,11 +29,11 @@ class ConfigSnapshot:
 
 
 def load(conf_dir: Path, environ: Mapping[str, str], previous: ConfigSnapshot,
-         wall_now: float) -> ConfigSnapshot:
+         wall_now: float, probe_kinds: frozenset[str] = frozenset()) -> ConfigSnapshot:
     """Read the conf dir and keep each broken file's last good version."""
     from wezparallel.spec.loader import load_conf_dir  # jsonschema only in the daemon
 
-    result = load_conf_dir(conf_dir, environ)
+    result = load_conf_dir(conf_dir, environ, probe_kinds)
     workspaces = dict(result.workspaces)
     for path in result.invalid_files:
         good = previous.workspaces.get(path)

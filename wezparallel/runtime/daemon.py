@@ -11,7 +11,7 @@ import asyncio
 import hashlib
 import logging
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,6 +20,15 @@ from wezparallel.backends.base import Backend, ExitCallback, Handle
 from wezparallel.backends.select import resolve_auto
 from wezparallel.clock import Clock, SystemClock
 from wezparallel.errors import WezparallelError
+from wezparallel.events.bus import EventBus
+from wezparallel.events.hooks import HookRunner
+from wezparallel.events.journal import FILE_NAME as JOURNAL_FILE
+from wezparallel.events.journal import Journal
+from wezparallel.events.plugins import PluginListeners
+from wezparallel.events.plugins import load as load_plugins
+from wezparallel.events.probes import with_plugin_kinds
+from wezparallel.events.settings import EventSettings
+from wezparallel.health.probes import run_check
 from wezparallel.metrics.settings import MetricsSettings
 from wezparallel.paths import Paths, ensure_socket_dir
 from wezparallel.plan import lifecycle as lc
@@ -30,6 +39,7 @@ from wezparallel.runtime import config as config_mod
 from wezparallel.runtime.agent_exits import AgentExits
 from wezparallel.runtime.agents import AgentTracker
 from wezparallel.runtime.config import ConfigSnapshot
+from wezparallel.runtime.event_feed import connect as connect_events
 from wezparallel.runtime.health import HealthRunner
 from wezparallel.runtime.launch import Launcher
 from wezparallel.runtime.logrotation import LogRotator, RotationSettings
@@ -37,8 +47,11 @@ from wezparallel.runtime.notices import Notices
 from wezparallel.runtime.persist import Persistence, Saved, fingerprint
 from wezparallel.runtime.registry import BackendFactory, BackendRegistry
 from wezparallel.runtime.screen import ScreenPoller
+from wezparallel.runtime.status import status_object
+from wezparallel.runtime.statusfile import StatusFile
 from wezparallel.runtime.stopped_panes import StoppedPanes
 from wezparallel.runtime.supervisor import Supervisor
+from wezparallel.spec.model import ProcessSpec
 
 if TYPE_CHECKING:
     from wezparallel.runtime.logstream import LogWatch
@@ -54,6 +67,7 @@ class DaemonSettings:
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     log_rotation: RotationSettings = field(default_factory=RotationSettings)
     metrics: MetricsSettings | None = field(default_factory=MetricsSettings)  # None: off
+    events: EventSettings = field(default_factory=EventSettings)
 
 
 def _subprocess_factory(on_exit: ExitCallback) -> Backend:
@@ -106,8 +120,10 @@ class Daemon:
         self.agents = AgentTracker(self.clock, self.launcher.remember_conversation,
                                    self.supervisor.save_soon)
         self.notices = Notices(self.clock)
+        self.plugins = load_plugins()
         self.health = HealthRunner(self.supervisor, self.clock, activity=self.agents.get,
-                                   notify=self.notices.add)
+                                   notify=self.notices.add,
+                                   check=with_plugin_kinds(self.plugins, run_check))
         self.screen = ScreenPoller(self.supervisor, self.agents, self.clock)
         self.exits = AgentExits(self.supervisor, self.launcher, self.agents, self.notices.add)
         # after the tracker: it forgets a hook-less agent that the poller then takes on, and
@@ -116,6 +132,16 @@ class Daemon:
                                       self.exits]
         self.persistence.extras = self._saved_extras
         self.supervisor.update_listeners.append(self.health.process_updated)
+        self.bus = EventBus(self.clock, Journal(self.paths.state_dir / JOURNAL_FILE,
+                                                settings.events.retention))
+        self.differ = connect_events(self.bus, self.supervisor, self.agents, self.notices,
+                                     self.health.reason)
+        self.hooks = HookRunner(self._spec_of, self.notices.add, settings.events,
+                                settings.environ)
+        self.bus.listeners.append(self.hooks.on_event)
+        self.plugin_listeners = PluginListeners(self.plugins, settings.events)
+        if self.plugin_listeners.workers:
+            self.bus.listeners.append(self.plugin_listeners.on_event)
         self.stopped = asyncio.Event()
         self.stopped_panes = StoppedPanes(self.supervisor, self.stopped)
         self.supervisor.observers.append(self.stopped_panes)
@@ -131,6 +157,11 @@ class Daemon:
     def _on_exit(self, handle: Handle, exit: ExitInfo) -> None:
         self.supervisor.on_exit(handle, exit)
 
+    def _spec_of(self, pid: str) -> ProcessSpec | None:
+        """The spec in force now (so `on:` changes apply at once), else the last one run."""
+        st = self.supervisor.statuses.get(pid)
+        return self.supervisor.desired.get(pid) or (st.spec if st is not None else None)
+
     def _saved_extras(self, pid: str) -> dict[str, object]:
         """What the runtime state keeps per process beside the supervisor's own fields."""
         return {"health_reason": self.health.reason(pid), "agent": self.agents.to_json(pid)}
@@ -139,7 +170,7 @@ class Daemon:
 
     def read_config(self) -> ConfigSnapshot:
         return config_mod.load(self.paths.conf_dir, self.settings.environ, self.config,
-                               self.clock.wall())
+                               self.clock.wall(), frozenset(self.plugins.probe_kinds))
 
     def preview(self, snapshot: ConfigSnapshot) -> Plan:
         """What applying `snapshot` would do now, without doing it."""
@@ -156,6 +187,11 @@ class Daemon:
         self.apply_config(snapshot)
         for action in preview.actions:
             log.info("reload: %s", describe(action))
+        self.bus.publish("config", None, {
+            "files": sorted(snapshot.workspaces),
+            "refused": sorted({p.file for p in snapshot.problems}),
+            "errors": [str(p) for p in snapshot.problems],
+            "plan": [describe(a) for a in preview.actions]})
         return snapshot, preview
 
     def reload_quietly(self) -> None:
@@ -179,6 +215,7 @@ class Daemon:
         """Adopt what an earlier daemon left running and restore the user's stops."""
         sup = self.supervisor
         desired = self.config.processes()
+        adopted: list[str] = []
         for pid, saved in self.persistence.load().items():
             spec = desired.get(pid)
             self._restore_extras(pid, saved)
@@ -195,10 +232,14 @@ class Daemon:
                              started_wall=saved.started_wall, since_wall=saved.since_wall,
                              health=saved.health):
                     log.info("%s: adopted pid %d", pid, saved.handle.pid)
+                    self.differ.prime(pid, sup.statuses[pid])
+                    adopted.append(pid)
                     continue
             if spec is not None and not saved.wanted:
                 sup.statuses[pid] = lc.initial(spec, self.clock.monotonic())
                 sup.statuses[pid] = lc.request_stop(sup.statuses[pid], self.clock.monotonic())
+        self.bus.publish("daemon", None, {"what": "adopted", "count": len(adopted),
+                                          "processes": adopted})
 
     def _restore_extras(self, pid: str, saved: Saved) -> None:
         """Before the adoption that follows: the tracker hands the activity to it."""
@@ -215,13 +256,11 @@ class Daemon:
         tasks = [loop_task, asyncio.create_task(rotator.run(), name="log-rotation")]
         if self.metrics is not None:
             tasks.append(asyncio.create_task(self.metrics.run(), name="metrics"))
-        # TEMP wiring of the status file (the integrator wires it on the events bus)
-        from wezparallel.runtime.status import status_object
-        from wezparallel.runtime.statusfile import StatusFile
-
+        # The status bar's snapshot: rewritten on every event (a state, an activity, a health
+        # verdict, a reload, a notice), at most 4 times a second, and on a heartbeat.
         status_file = StatusFile(self.paths.status_file, lambda: status_object(self), self.clock)
-        tasks += [asyncio.create_task(status_file.run(), name="status-file"),
-                  asyncio.create_task(self._on_reconcile(status_file.changed), name="status-on")]
+        self.bus.listeners.append(status_file.changed)
+        tasks.append(asyncio.create_task(status_file.run(), name="status-file"))
         try:
             await self.stopped.wait()
             await self.health.close()  # no probe may restart what the shutdown stops
@@ -230,6 +269,11 @@ class Daemon:
         finally:
             await self.health.close()
             await self.screen.close()
+            await self.hooks.close()
+            self.bus.close()
+            await self.bus.drained(1.0)  # event streams send their last events and their end
+            await asyncio.sleep(0)
+            self.plugin_listeners.close()
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
@@ -241,14 +285,6 @@ class Daemon:
             if self._log_watch is not None:
                 self._log_watch.close()
 
-    async def _on_reconcile(self, callback: Callable[[], None]) -> None:
-        """TEMP wiring: calls `callback` after every reconcile."""
-        changed = self.supervisor._changed
-        while True:
-            async with changed:
-                await changed.wait()
-            callback()
-
     def log_watch(self) -> LogWatch:
         """The inotify watch behind `logs -f`, started by the first follower."""
         if self._log_watch is None:
@@ -258,5 +294,8 @@ class Daemon:
         return self._log_watch
 
     def request_shutdown(self, *, leave_running: bool = False) -> None:
+        if not self.stopped.is_set():
+            self.bus.publish("daemon", None, {"what": "stopping",
+                                              "leave_running": leave_running})
         self.leave_running = leave_running
         self.stopped.set()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,11 +37,14 @@ class Notices:
     def __init__(self, clock: Clock, keep: int = KEEP) -> None:
         self._clock = clock
         self._items: deque[Notice] = deque(maxlen=keep)
+        self.watchers: list[Callable[[Notice], None]] = []  # the event bus, for one
 
     def add(self, process: str, message: str) -> Notice:
         notice = Notice(self._clock.wall(), process, message)
         self._items.append(notice)
         log.warning("notice: %s: %s", process, message)
+        for watcher in self.watchers:
+            watcher(notice)
         return notice
 
     def recent(self) -> tuple[Notice, ...]:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import fnmatch
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wezparallel.errors import RemoteError
 from wezparallel.plan.lifecycle import ProcessStatus, State, initial
-from wezparallel.runtime.daemon import Daemon
+
+if TYPE_CHECKING:  # the daemon builds its status file from this module
+    from wezparallel.runtime.daemon import Daemon
 
 
 def status_object(daemon: Daemon, patterns: list[str] | None = None) -> dict[str, Any]:

@@ -69,6 +69,8 @@ class Supervisor:
         self.persistence = persistence
         self.launcher = launcher or Launcher(state_dir)
         self.observers: list[Observer] = []
+        # told each status a change or an observation touched; events are diffed from these
+        self.status_watchers: list[Callable[[str, ProcessStatus | None], None]] = []
         # told when a reload changes how a running instance is supervised (same pid)
         self.update_listeners: list[Callable[[ProcessSpec, Handle], None]] = []
         self.desired: dict[str, ProcessSpec] = {}
@@ -97,6 +99,7 @@ class Supervisor:
         now = self.clock.monotonic()
         st = self.statuses[handle.id] = lc.on_exit(self.statuses[handle.id], exit, now)
         _log_exit(st, exit, now)
+        self._touched(handle.id)
         for observer in self.observers:
             observer.process_down(handle.id, exit)
         self._dirty = True
@@ -110,6 +113,7 @@ class Supervisor:
         for pid in ids:
             st = self.statuses.get(pid) or lc.initial(self.desired[pid], now)
             self.statuses[pid] = change(st, now)
+            self._touched(pid)
         self._dirty = True
         self.wake()
 
@@ -120,6 +124,7 @@ class Supervisor:
         st = self.statuses.get(pid)
         if st is not None and st.pid == instance_pid and st.health != health:
             self.statuses[pid] = replace(st, health=health)
+            self._touched(pid)
             self.save_soon()  # kept across a daemon restart too
 
     def give_up(self, pid: str, reason: str) -> None:
@@ -132,6 +137,7 @@ class Supervisor:
         if new != st:
             log.error("%s: %s -> FATAL: %s", pid, st.state, reason)
             self.statuses[pid] = new
+            self._touched(pid)
             self.save_soon()
 
     def save_soon(self) -> None:
@@ -142,6 +148,10 @@ class Supervisor:
 
     def wake(self) -> None:
         self._wake.set()
+
+    def _touched(self, pid: str) -> None:
+        for watcher in self.status_watchers:
+            watcher(pid, self.statuses.get(pid))
 
     # --- the loop ----------------------------------------------------------------------------
 
@@ -221,6 +231,7 @@ class Supervisor:
             case Forget():
                 if st is not None and st.state not in lc.UP_STATES | {State.STOPPING}:
                     del self.statuses[action.id]
+        self._touched(action.id)
 
     def _begin_start(self, action: Start, st: ProcessStatus) -> None:
         try:
@@ -271,6 +282,7 @@ class Supervisor:
         self.statuses[spec.id] = lc.on_spawned(
             st, spec, handle.pid, now, counts_as_restart=action.counts_as_restart,
             backend=handle.backend, pane=handle.pane)
+        self._touched(spec.id)  # the state event before what observers derive from it
         self._tell_up(spec, handle, launch)
 
     def _tell_up(self, spec: ProcessSpec, handle: Handle, launch: Launch | None) -> None:

@@ -65,18 +65,21 @@ class _Unit:
     env_files: list[str] = field(default_factory=list)
 
 
-def load_conf_dir(conf_dir: Path, environ: Mapping[str, str]) -> LoadResult:
-    """Every `*.yaml`/`*.yml` file of `conf_dir` (not hidden), overlays applied."""
-    return load_paths([conf_dir], environ)
+def load_conf_dir(conf_dir: Path, environ: Mapping[str, str],
+                  probe_kinds: frozenset[str] = frozenset()) -> LoadResult:
+    """Every `*.yaml`/`*.yml` file of `conf_dir` (not hidden), overlays applied.
+    `probe_kinds`: health probe kinds that plugins provide, valid besides the built-in ones."""
+    return load_paths([conf_dir], environ, probe_kinds)
 
 
-def load_paths(paths: Sequence[Path], environ: Mapping[str, str]) -> LoadResult:
+def load_paths(paths: Sequence[Path], environ: Mapping[str, str],
+               probe_kinds: frozenset[str] = frozenset()) -> LoadResult:
     """Files and/or directories; problems of all files are collected in one pass."""
     stray: list[Problem] = []
     units = _units(paths, stray)
     for unit in units:
         try:
-            _load_unit(unit, environ)
+            _load_unit(unit, environ, probe_kinds)
         except ConfigError as exc:
             unit.problems.extend(exc.problems)
         except Exception as exc:  # a bug must not take the daemon down with one bad file
@@ -160,7 +163,7 @@ def _overlay_on_disk(unit: _Unit) -> tuple[str, Path] | None:
     return None
 
 
-def _load_unit(unit: _Unit, environ: Mapping[str, str]) -> None:
+def _load_unit(unit: _Unit, environ: Mapping[str, str], probe_kinds: frozenset[str]) -> None:
     doc = _read(unit)
     if doc is None:
         return
@@ -168,7 +171,7 @@ def _load_unit(unit: _Unit, environ: Mapping[str, str]) -> None:
     if isinstance(name, str):
         unit.name, unit.name_ref = name, doc.where(("workspace",))
     unit.graph = depgraph.graph_of(doc)
-    problems, blamed = schema.check_blamed(doc)
+    problems, blamed = schema.check_blamed(doc, probe_kinds)
     unit.problems.extend(problems)
     skip = _processes_to_skip(blamed)
     if skip is None:

@@ -114,6 +114,15 @@ class HealthProbe:
     pattern: str | None = None
     duration: float | None = None
     max_bytes: int | None = None
+    options: str = "{}"  # a plugin kind's `options:` as JSON (sorted keys): hashable, frozen
+
+
+@dataclass(frozen=True)
+class EventHook:
+    """One `on:` entry: a command run when the process reaches `event`."""
+
+    event: str  # starting | running | ... | crashed (wezparallel.events.model.HOOK_EVENTS)
+    command: tuple[str, ...]  # argv; a string in the file is ("/bin/sh", "-c", STRING)
 
 
 @dataclass(frozen=True)
@@ -170,6 +179,7 @@ class ProcessSpec:
     health: tuple[HealthProbe, ...] = ()
     pane: PaneSpec = field(default_factory=PaneSpec)
     worktree: WorktreeSpec | None = None
+    on: tuple[EventHook, ...] = ()  # the workspace's hooks, then the process's own
     source: SourceRef = field(default_factory=lambda: SourceRef("<memory>"), compare=False)
 
     @property

@@ -10,6 +10,7 @@ checked across all files at once by `depgraph`.
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import signal
@@ -29,6 +30,7 @@ from wezparallel.spec.model import (
     ClaudeSpec,
     Dependency,
     DependencyCondition,
+    EventHook,
     HealthProbe,
     Layout,
     PaneSpec,
@@ -95,7 +97,8 @@ def resolve_workspace(doc: Document, environ: Mapping[str, str],
             continue
         proc = _Process(ctx, name, pname, own or {}, defaults)
         try:
-            processes.append(proc.build(cwd, base_env, backend, layout))
+            processes.append(proc.build(cwd, base_env, backend, layout,
+                                        hooks(data.get("on"))))
         except _Invalid as exc:
             ctx.problems.append(exc.problem)
     if ctx.problems:  # a problem in `defaults:` is found once per process: report it once
@@ -103,6 +106,15 @@ def resolve_workspace(doc: Document, environ: Mapping[str, str],
     spec = WorkspaceSpec(name=name, file=doc.file, cwd=cwd, backend=backend, layout=layout,
                          processes=tuple(processes), description=str(data.get("description", "")))
     return Resolved(spec, [], ctx.env_files)
+
+
+def hooks(on: object) -> tuple[EventHook, ...]:
+    """`on:` of a schema-valid document: a string runs through /bin/sh -c, a list is argv."""
+    if not isinstance(on, dict):
+        return ()
+    return tuple(EventHook(str(event), ("/bin/sh", "-c", command) if isinstance(command, str)
+                           else tuple(str(part) for part in command))
+                 for event, command in on.items())
 
 
 def _workspace_env(ctx: _File, data: dict[str, Any]) -> dict[str, str]:
@@ -188,7 +200,7 @@ class _Process:
         return self.ctx.fail(self.path(*rest), message, key=key)
 
     def build(self, ws_cwd: str, ws_env: dict[str, str], backend: BackendName,
-              layout: Layout) -> ProcessSpec:
+              layout: Layout, ws_hooks: tuple[EventHook, ...] = ()) -> ProcessSpec:
         d = self.data
         env = dict(ws_env)
         env.update(_env_values(self.ctx, d.get("env") or {}, self.path("env")))
@@ -207,7 +219,7 @@ class _Process:
             stop_signal=self.stop_signal(),
             stop_timeout=self.duration(d.get("stop_timeout", 10), "stop_timeout"),
             depends_on=self.depends_on(), health=self.health(), pane=self.pane(),
-            worktree=self.worktree(),
+            worktree=self.worktree(), on=(*ws_hooks, *hooks(self.data.get("on"))),
             source=self.ctx.doc.where(("processes", self.name), key=True),
         )
 
@@ -303,7 +315,7 @@ class _Process:
             host=p.get("host", "127.0.0.1"), port=p.get("port"), pattern=p.get("pattern"),
             duration=None if duration is None else self.duration(duration, "health", i,
                                                                  "duration"),
-            max_bytes=max_bytes,
+            max_bytes=max_bytes, options=json.dumps(p.get("options") or {}, sort_keys=True),
         )
 
     def pane(self) -> PaneSpec:

@@ -45,27 +45,38 @@ def schema() -> dict[str, Any]:
     return loaded
 
 
+def with_probe_kinds(kinds: frozenset[str]) -> dict[str, Any]:
+    """The schema with health probe kinds that plugins provide added to the built-in ones."""
+    extended: dict[str, Any] = json.loads(schema_text())
+    kind = extended["$defs"]["probe"]["properties"]["kind"]
+    kind["enum"] = [*kind["enum"], *sorted(kinds - set(kind["enum"]))]
+    kind["x-error"] = f"must be one of {', '.join(kind['enum'])}"
+    return extended
+
+
 @functools.cache
-def _validator() -> Draft202012Validator:
-    """Built once, on the first check."""
+def _validator(probe_kinds: frozenset[str] = frozenset()) -> Draft202012Validator:
+    """Built once per set of plugin probe kinds, on the first check."""
     from jsonschema import Draft202012Validator
 
-    return Draft202012Validator(schema())
+    return Draft202012Validator(with_probe_kinds(probe_kinds) if probe_kinds else schema())
 
 
-def check(doc: Document) -> list[Problem]:
-    """Every schema problem of `doc`, each reduced to its real cause and located."""
-    return check_blamed(doc)[0]
+def check(doc: Document, probe_kinds: frozenset[str] = frozenset()) -> list[Problem]:
+    """Every schema problem of `doc`, each reduced to its real cause and located.
+    `probe_kinds`: health probe kinds that plugins provide, valid besides the built-in ones."""
+    return check_blamed(doc, probe_kinds)[0]
 
 
-def check_blamed(doc: Document) -> tuple[list[Problem], set[YamlPath]]:
+def check_blamed(doc: Document, probe_kinds: frozenset[str] = frozenset()
+                 ) -> tuple[list[Problem], set[YamlPath]]:
     """The problems, and the paths of the values at fault (an unknown key's own path), so
     that the loader can still resolve the parts of the document nothing is wrong with."""
     from jsonschema.exceptions import best_match
 
     problems: dict[tuple[int, int, str], Problem] = {}
     blamed: set[YamlPath] = set()
-    for error in _validator().iter_errors(doc.data):
+    for error in _validator(probe_kinds).iter_errors(doc.data):
         cause = best_match([error])
         blamed |= _blame(cause)
         for problem in describe(cause, doc):
