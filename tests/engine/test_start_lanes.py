@@ -112,3 +112,21 @@ def test_a_start_that_raises_the_unexpected_is_a_failed_start_not_a_loop(
         loop_task.cancel()
 
     asyncio.run(scenario())
+
+
+def test_a_stop_between_the_plan_and_its_start_is_kept(tmp_path: Path) -> None:
+    """The start task runs after the loop planned it: a stop that comes in between wins."""
+    async def scenario() -> None:
+        holder: list[MemoryBackend] = []
+        sup = Supervisor(lambda _s: holder[0], FakeClock(), tmp_path)
+        holder.append(MemoryBackend(sup.on_exit))
+        sup.set_desired({"w:a": spec("a", start_secs=0)})
+        await sup._reconcile(wait_for_starts=False)  # planned and launched, not yet run
+        assert sup.starting("w:a")
+        sup.request(["w:a"], "stop")
+        await until(lambda: not sup.starting("w:a"))
+        await sup.reconcile()
+        assert holder[0].spawned == [] and sup.statuses["w:a"].state == State.STOPPED
+        assert not sup.statuses["w:a"].wanted
+
+    asyncio.run(scenario())

@@ -241,11 +241,17 @@ class Supervisor:
 
         async def start() -> None:
             async with lane:
-                await self._start(action, st)
+                current = self.statuses.get(action.id, st)  # a user's stop may have come in
+                if current.wanted:  # (every planned start is of a wanted process)
+                    await self._start(action, current)
 
         task = asyncio.create_task(start(), name=f"start {action.id}")
         self._starting[action.id] = task
         task.add_done_callback(lambda t: self._start_done(action.spec, t))
+
+    def starting(self, pid: str) -> bool:
+        """A start of `pid` is under way: its status does not show it yet."""
+        return pid in self._starting
 
     def _start_done(self, spec: ProcessSpec, task: asyncio.Task[None]) -> None:
         """A start's end is an event; one that raised what no backend should is still that

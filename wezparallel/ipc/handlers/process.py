@@ -41,7 +41,7 @@ def _settled(d: Daemon, pid: str, verb: str, old_pid: int | None) -> bool:
     if st is None:
         return verb == "stop"
     if verb == "stop":
-        return st.state not in UP_STATES | {State.STOPPING}
+        return st.state not in UP_STATES | {State.STOPPING} and not d.supervisor.starting(pid)
     if st.state in (State.FATAL, State.EXITED) or not st.wanted:
         return True
     return st.state == State.RUNNING and (verb == "start" or st.pid != old_pid)
