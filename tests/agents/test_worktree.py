@@ -10,6 +10,7 @@ from wezparallel.agents.git import run_git
 from wezparallel.agents.worktree import (
     ensure_worktree,
     list_worktrees,
+    prune_worktrees,
     remove_worktree,
 )
 from wezparallel.errors import BackendError, PermanentError
@@ -142,3 +143,20 @@ def test_git_failures_carry_gits_message(repo: Path) -> None:
         run_git(["status", "--no-such-option"], repo)
     assert info.value.argv == ("git", "status", "--no-such-option")
     assert run_git(["status", "--no-such-option"], repo, check=False).returncode != 0
+
+
+def test_prune_removes_clean_worktrees_of_agents_no_longer_configured(repo: Path) -> None:
+    gone = ensure_worktree(repo, "ws", "gone", WorktreeSpec())
+    dirty = ensure_worktree(repo, "ws", "dirty", WorktreeSpec())
+    kept = ensure_worktree(repo, "ws", "kept", WorktreeSpec())
+    custom = ensure_worktree(repo, "ws", "own", WorktreeSpec(path="elsewhere"))
+    (dirty / "wip.txt").write_text("work in progress\n")
+    dry = prune_worktrees([str(repo)], {("ws", "kept")}, dry_run=True)
+    assert [r["path"] for r in dry["removed"]] == [str(gone)] and gone.is_dir()
+    result = prune_worktrees([str(repo)], {("ws", "kept")})
+    assert [(r["path"], r["branch"]) for r in result["removed"]] == [
+        (str(gone), "wezparallel/ws/gone")]
+    assert [(r["path"], r["reason"]) for r in result["kept"]] == [
+        (str(dirty), "uncommitted changes")]
+    assert not gone.exists() and dirty.is_dir() and kept.is_dir() and custom.is_dir()
+    assert git(repo, "branch", "--list", "wezparallel/ws/gone")  # its branch stays

@@ -50,6 +50,7 @@ def test_ids_and_workspaces_come_from_the_running_daemon(daemon_factory) -> None
     assert complete("logs", "web:w", daemon=d)[0] == ["web:worker"]
     assert complete("stop", "w", daemon=d)[0] == ["web:api", "web:worker", "web", "web:*"]
     assert complete("layout", "", daemon=d)[0] == ["web"]
+    assert complete("task", "assign", "t1", "web:a", daemon=d)[0] == ["web:api"]
 
 
 def test_a_daemon_that_is_down_falls_back_to_the_conf_dir_without_a_word(tmp_path) -> None:

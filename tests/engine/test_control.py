@@ -71,6 +71,11 @@ def test_legacy_messages(daemon_factory):
     (created,) = _raw(d.socket, b'{"WorkspaceCreate":{"name":"test","template":"basic"}}\n')
     assert (d.conf / "test.yaml").is_file()
     assert created["processes"] and all(p["workspace"] == "test" for p in created["processes"])
+    (task,) = _raw(d.socket, b'{"TaskQueue":{"id":"task-001","priority":5,'
+                             b'"command":"build project"}}\n')
+    listed = json.loads(d.ctl("task", "list", "--json").stdout)
+    assert [(t["id"], t["title"], t["priority"], t["status"], t["workspace"]) for t in listed] \
+        == [(task["id"], "build project", 5, "todo", None)]  # two workspaces: not placed
 
 
 def test_second_daemon_is_refused_and_stale_socket_replaced(daemon_factory):

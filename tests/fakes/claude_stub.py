@@ -33,7 +33,12 @@ A prompt drives one turn: UserPromptSubmit, then per word in it:
   `apierror`  the turn fails with a server error (StopFailure `server_error`, no Stop)
   `remind`    after the turn, the idle reminder (Notification `idle_prompt`)
   `crash`     exits 3 at once, without SessionEnd (a crashing CLI)
+  `sleep:S`   a Bash call that takes S seconds (a long turn, for time tracking)
+  `commit:F`  a Bash call that appends a line to file F and commits it (`git commit`), the way
+              an agent at work on a task in its worktree does
 and Stop at the end of the turn. `/exit` or end of input ends the session with SessionEnd.
+`CLAUDE_STUB_TURN_LOG=FILE` appends `START END` (epoch seconds at which the turn's
+UserPromptSubmit and Stop hooks were fired) per successful turn, for time-tracking tests.
 `CLAUDE_STUB_NO_NOTIFICATION_TYPE=1` leaves `notification_type` out, as older versions do.
 
 On a terminal (a pane) prompts come from an input box modelled on Claude Code's (see
@@ -51,6 +56,7 @@ import select
 import subprocess
 import sys
 import termios
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -174,6 +180,7 @@ class Session:
 
     def turn(self, prompt: str) -> None:
         self.store.append(self.session_id, {"type": "user", "message": prompt})
+        began = time.time()
         self.hook("UserPromptSubmit", prompt=prompt)
         say("✻ Working… (esc to interrupt)")
         words = prompt.split()
@@ -197,13 +204,32 @@ class Session:
                 self.hook("PostToolUse", **task, tool_response={"result": "done"})
             elif word == "crash":
                 os._exit(3)
+            elif word.startswith(("sleep:", "commit:")):
+                self.bash(word)
             if word in ("autherror", "apierror") or self.logged_out:
                 self.fail("server_error" if word == "apierror" else "authentication_failed")
                 return
         say(f"● Done: {prompt}")
+        turn_log = os.environ.get("CLAUDE_STUB_TURN_LOG")
+        if turn_log:
+            with open(turn_log, "a", encoding="utf-8") as f:
+                f.write(f"{began} {time.time()}\n")
         self.hook("Stop", stop_hook_active=False)
         if "remind" in words:
             self.notify("idle_prompt", "Claude is waiting for your input")
+
+    def bash(self, word: str) -> None:
+        kind, _, arg = word.partition(":")
+        tool = {"tool_name": "Bash", "tool_input": {"command": word}}
+        self.hook("PreToolUse", **tool)
+        if kind == "sleep":
+            time.sleep(float(arg))
+        else:
+            with open(arg, "a", encoding="utf-8") as f:
+                f.write(f"edit by {self.session_id}\n")
+            for argv in (["git", "add", arg], ["git", "commit", "-q", "-m", f"edit {arg}"]):
+                subprocess.run(argv, capture_output=True, check=False)
+        self.hook("PostToolUse", **tool, tool_response={"stdout": ""})
 
     def fail(self, error: str) -> None:
         message = NOT_LOGGED_IN if error == "authentication_failed" else \

@@ -110,6 +110,14 @@ def test_legacy_calls_map_to_methods() -> None:
         legacy.LegacyCall("workspace_create", {"name": "test", "template": "basic"}))
     assert legacy.translate({"WorkspaceCreate": {"name": "t"}}) == (
         legacy.LegacyCall("workspace_create", {"name": "t", "template": None}))
+    assert legacy.translate({"TaskQueue": {"id": "task-001", "priority": 5,
+                                           "command": "build project"}}) == (
+        legacy.LegacyCall("task_add", {"title": "build project", "body": "", "priority": 5,
+                                       "placed": False}))
+    long = "fix the parser\nand add a test"  # the first line titles it, the body is all of it
+    assert legacy.translate({"TaskQueue": {"id": "x", "priority": 0, "command": long}}) == (
+        legacy.LegacyCall("task_add", {"title": "fix the parser", "body": long, "priority": 0,
+                                       "placed": False}))
 
 
 @pytest.mark.parametrize(("message", "fragment"), [
@@ -118,6 +126,8 @@ def test_legacy_calls_map_to_methods() -> None:
     ({"WorkspaceCreate": {"template": "basic"}}, "'name'"),
     ({"WorkspaceCreate": {"name": "a", "template": 3}}, "'template'"),
     ({"Ping": {"x": 1}}, "unsupported"),
+    ({"TaskQueue": {"id": "a", "priority": 1}}, "'command'"),
+    ({"TaskQueue": {"id": "a", "priority": 300, "command": "x"}}, "from 0 to 255"),
 ])
 def test_legacy_problems_are_messages(message: object, fragment: str) -> None:
     why = legacy.translate(message)

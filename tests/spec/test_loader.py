@@ -59,6 +59,13 @@ def test_every_key_lands_in_the_model(full):
     )
 
 
+def test_dispatch_is_a_workspace_setting_manual_unless_told():
+    result = load_conf_dir(VALID, ENVIRON)
+    modes = {ws.name: ws.dispatch for ws in result.workspaces.values()}
+    assert modes["full"] == "auto"
+    assert {m for name, m in modes.items() if name != "full"} == {"manual"}
+
+
 def test_claude_process_has_no_argv_and_a_full_claude_spec(full):
     api = full["api"]
     assert api.command == ()

@@ -176,3 +176,27 @@ def _parse_porcelain(text: str) -> list[WorktreeEntry]:
             main=i == 0,
         ))
     return entries
+
+
+def prune_worktrees(repos: list[str], keep: set[tuple[str, str]],
+                    dry_run: bool = False) -> dict[str, list[dict[str, object]]]:
+    """Remove the worktrees wezparallel made (under `.wezparallel/worktrees/WS/NAME`) whose
+    agent (WS, NAME) is no longer configured; a dirty one is kept and listed. Branches stay."""
+    removed: list[dict[str, object]] = []
+    kept: list[dict[str, object]] = []
+    for root in dict.fromkeys(main_checkout(r) for r in repos):
+        run_git(["worktree", "prune"], root)
+        base = (root / WORKTREES_DIR).resolve()
+        for e in _entries(root):
+            path = Path(e.path).resolve()
+            if e.main or path.parent.parent != base or (path.parent.name, path.name) in keep:
+                continue
+            row: dict[str, object] = {"path": str(path), "branch": e.branch,
+                                      "changes": _changes(path)}
+            if row["changes"]:
+                kept.append(row | {"reason": "uncommitted changes"})
+                continue
+            if not dry_run:
+                run_git(["worktree", "remove", str(path)], root)
+            removed.append(row)
+    return {"removed": removed, "kept": kept}

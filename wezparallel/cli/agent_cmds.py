@@ -60,6 +60,30 @@ def remove(ctx: click.Context, process_id: str, force: bool) -> None:
                + (f"; {lost} changed files discarded" if lost else "") + ")")
 
 
+@worktree.command()
+@click.option("--repo", "repos", multiple=True, type=click.Path(file_okay=False),
+              help="Also this repository (for agents no workspace file names any more).")
+@click.option("--dry-run", is_flag=True, help="Only say what would be removed.")
+@json_option
+@click.pass_context
+def prune(ctx: click.Context, repos: tuple[str, ...], dry_run: bool, as_json: bool) -> None:
+    """Remove the worktrees of agents no longer configured (clean ones; branches stay)."""
+    import os
+
+    result = call(ctx, "worktree_prune", {"repos": [os.path.abspath(r) for r in repos],
+                                          "dry_run": dry_run})
+    if as_json:
+        print_json(result)
+        return
+    verb = "would remove" if dry_run else "removed"
+    for row in result["removed"]:
+        click.echo(f"{verb} {row['path']} (branch {row['branch'] or '-'} kept)")
+    for row in result["kept"]:
+        click.echo(f"kept {row['path']}: {row['reason']} ({row['changes']} files)")
+    if not result["removed"] and not result["kept"]:
+        click.echo("no worktrees of removed agents")
+
+
 def worktree_table(rows: list[dict[str, Any]]) -> list[str]:
     table: list[tuple[str, ...]] = [("ID", "BRANCH", "STATE", "AHEAD", "PATH")]
     for r in rows:

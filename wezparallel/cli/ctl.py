@@ -46,6 +46,7 @@ COMMANDS: dict[str, str] = {
     "plugins": "wezparallel.cli.event_cmds:plugins",
     "report": "wezparallel.cli.event_cmds:report",
     "worktree": "wezparallel.cli.agent_cmds:worktree",
+    "task": "wezparallel.cli.task_cmds:task",
     "service": "wezparallel.cli.service_cmds:service",
 }
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-EVENT_TYPES = ("state", "activity", "health", "config", "notice", "daemon")
+EVENT_TYPES = ("state", "activity", "health", "config", "notice", "daemon", "task")
 
 
 def parse_since(text: str | None, now: float) -> dict[str, Any]:
@@ -49,6 +49,11 @@ def describe(event: dict[str, Any]) -> str:
         if what == "adopted":
             return f"daemon adopted {event.get('count', 0)} processes"
         return f"daemon {what}" + (f" (pid {event['pid']})" if event.get("pid") else "")
+    if kind == "task":
+        task = event.get("task") or {}
+        move = f" {event['from']} -> {event['to']}" if event.get("from") != event.get("to") \
+            else ""
+        return f"task {task.get('id')} {event.get('change')}{move}: {task.get('title', '')}"
     if kind in ("notice", "lagged"):
         return f"{kind}: {event.get('message', '')}"
     return str(kind)
@@ -157,6 +162,14 @@ def report_lines(result: dict[str, Any]) -> list[str]:
         agents += [(a["id"], span(a["busy"]), span(a["waiting"]), span(a["idle"]))
                    for a in result["agents"]]
         lines += ["", *_table(agents)]
+    if result.get("tasks"):
+        tasks = [("TASK", "AGENT", "STATUS", "BUSY", "WAITING", "TITLE")]
+        tasks += [(t["id"], t["agent"], t["status"], span(t["busy"]), span(t["waiting"]),
+                   t["title"]) for t in result["tasks"]]
+        per_agent = [("AGENT", "TASKS FINISHED", "BUSY ON TASKS", "WAITING ON TASKS")]
+        per_agent += [(a["id"], str(a["finished"]), span(a["busy"]), span(a["waiting"]))
+                      for a in result["task_agents"]]
+        lines += ["", *_table(tasks), "", *_table(per_agent)]
     return lines
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from wezparallel.plan.lifecycle import UP_STATES, ProcessStatus, State
 
-TYPES = ("state", "activity", "health", "config", "notice", "daemon")
+TYPES = ("state", "activity", "health", "config", "notice", "daemon", "task")
 """Event types a journal holds. A subscriber may also receive `lagged` (never journalled)."""
 
 CRASH_TARGETS = frozenset({State.EXITED, State.BACKOFF, State.FATAL})

@@ -59,6 +59,8 @@ def translate(message: Any) -> LegacyCall | str:
         return LegacyCall("templates")
     if name == "WorkspaceCreate":
         return _workspace_create(value)
+    if name == "TaskQueue":
+        return _task_queue(value)
     return f"unsupported wezterm-parallel message {name!r}"
 
 
@@ -71,3 +73,23 @@ def _workspace_create(value: Any) -> LegacyCall | str:
     if template is not None and not isinstance(template, str):
         return "WorkspaceCreate 'template' must be a string"
     return LegacyCall("workspace_create", {"name": name, "template": template})
+
+
+TITLE_LIMIT = 80  # characters of a TaskQueue command used as the task's title
+
+
+def _task_queue(value: Any) -> LegacyCall | str:
+    """`{"TaskQueue": {"id": .., "priority": 0-255, "command": ..}}`: a todo task whose prompt
+    is the command. Its id was the sender's own; the reply carries ours. The message names no
+    workspace: with several, the task has none and waits for `task assign`."""
+    if not isinstance(value, dict):
+        return "TaskQueue needs an object {\"id\": .., \"priority\": .., \"command\": ..}"
+    command, priority = value.get("command"), value.get("priority", 0)
+    if not isinstance(command, str) or not command.strip():
+        return "TaskQueue needs a non-empty string 'command'"
+    if isinstance(priority, bool) or not isinstance(priority, int) or not 0 <= priority <= 255:
+        return "TaskQueue 'priority' must be an integer from 0 to 255"
+    text = command.strip()
+    title = text.splitlines()[0][:TITLE_LIMIT]
+    return LegacyCall("task_add", {"title": title, "body": "" if title == text else text,
+                                   "priority": priority, "placed": False})

@@ -53,6 +53,9 @@ class AgentTracker:
         self._changed = asyncio.Event()
         # told (pid, before, after) when an agent's activity changes; events come from these
         self.watchers: list[Callable[[str, Activity | None, Activity], None]] = []
+        # told (pid, event, session_id, payload) of every hook event, after the activity
+        # changed: the task board finishes a task on the Stop of the session that received it
+        self.hook_watchers: list[Callable[[str, str, str | None, Hook], None]] = []
 
     def get(self, pid: str) -> Activity | None:
         return self.activities.get(pid)
@@ -119,6 +122,8 @@ class AgentTracker:
             log.debug("%s: %s -> %s (%s)", pid, act.current, new.current, event)
         self._turn_outcome(pid, event, hook)
         self._set(pid, new)
+        for watcher in self.hook_watchers:
+            watcher(pid, event, session_id, hook)
         return new
 
     def _turn_outcome(self, pid: str, event: str, hook: Hook) -> None:

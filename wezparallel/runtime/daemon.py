@@ -38,6 +38,7 @@ from wezparallel.plan.planner import Plan, plan
 from wezparallel.runtime import config as config_mod
 from wezparallel.runtime.agent_exits import AgentExits
 from wezparallel.runtime.agents import AgentTracker
+from wezparallel.runtime.board import Board
 from wezparallel.runtime.config import ConfigSnapshot
 from wezparallel.runtime.event_feed import connect as connect_events
 from wezparallel.runtime.health import HealthRunner
@@ -45,13 +46,17 @@ from wezparallel.runtime.launch import Launcher
 from wezparallel.runtime.logrotation import LogRotator, RotationSettings
 from wezparallel.runtime.notices import Notices
 from wezparallel.runtime.persist import Persistence, Saved, fingerprint
+from wezparallel.runtime.prompts import PromptSender
 from wezparallel.runtime.registry import BackendFactory, BackendRegistry
 from wezparallel.runtime.screen import ScreenPoller
 from wezparallel.runtime.status import status_object
 from wezparallel.runtime.statusfile import StatusFile
 from wezparallel.runtime.stopped_panes import StoppedPanes
 from wezparallel.runtime.supervisor import Supervisor
-from wezparallel.spec.model import ProcessSpec
+from wezparallel.runtime.task_feedback import TaskFeedback
+from wezparallel.spec.model import ProcessSpec, WorkspaceSpec
+from wezparallel.tasks.store import FILE_NAME as TASKS_FILE
+from wezparallel.tasks.store import TaskStore
 
 if TYPE_CHECKING:
     from wezparallel.runtime.logstream import LogWatch
@@ -142,6 +147,10 @@ class Daemon:
         self.plugin_listeners = PluginListeners(self.plugins, settings.events)
         if self.plugin_listeners.workers:
             self.bus.listeners.append(self.plugin_listeners.on_event)
+        self.prompts = PromptSender(self.agents)  # one for `send` and the board: one at a time
+        self.board = Board(TaskStore(self.paths.state_dir / TASKS_FILE), self.bus, self.clock,
+                           self.agents, self.supervisor, self.prompts, self._workspaces)
+        self.supervisor.observers.append(TaskFeedback(self.board))
         self.stopped = asyncio.Event()
         self.stopped_panes = StoppedPanes(self.supervisor, self.stopped)
         self.supervisor.observers.append(self.stopped_panes)
@@ -161,6 +170,9 @@ class Daemon:
         """The spec in force now (so `on:` changes apply at once), else the last one run."""
         st = self.supervisor.statuses.get(pid)
         return self.supervisor.desired.get(pid) or (st.spec if st is not None else None)
+
+    def _workspaces(self) -> dict[str, WorkspaceSpec]:
+        return {ws.name: ws for ws in self.config.workspaces.values()}
 
     def _saved_extras(self, pid: str) -> dict[str, object]:
         """What the runtime state keeps per process beside the supervisor's own fields."""
@@ -208,6 +220,7 @@ class Daemon:
             log.warning("config: %s", problem)
         self.config = snapshot
         self.supervisor.set_desired(snapshot.processes())
+        self.board.poke()  # `dispatch:` may have changed
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -264,12 +277,15 @@ class Daemon:
         try:
             await self.stopped.wait()
             await self.health.close()  # no probe may restart what the shutdown stops
+            await self.board.close()  # nor may the stops release tasks
             await self.screen.close()
             await self.supervisor.shutdown(leave_running=self.leave_running)
         finally:
             await self.health.close()
             await self.screen.close()
             await self.hooks.close()
+            await self.board.close()
+            self.board.close_store()
             self.bus.close()
             await self.bus.drained(1.0)  # event streams send their last events and their end
             await asyncio.sleep(0)

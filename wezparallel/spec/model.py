@@ -211,6 +211,7 @@ class WorkspaceSpec:
     layout: Layout = Layout.TILED
     processes: tuple[ProcessSpec, ...] = ()
     description: str = field(default="", compare=False)  # the file's `description:`
+    dispatch: str = "manual"  # auto: idle agents take the workspace's todo tasks
 
 
 @dataclass(frozen=True)

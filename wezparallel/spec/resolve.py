@@ -104,7 +104,8 @@ def resolve_workspace(doc: Document, environ: Mapping[str, str],
     if ctx.problems:  # a problem in `defaults:` is found once per process: report it once
         return Resolved(None, list(dict.fromkeys(ctx.problems)), ctx.env_files)
     spec = WorkspaceSpec(name=name, file=doc.file, cwd=cwd, backend=backend, layout=layout,
-                         processes=tuple(processes), description=str(data.get("description", "")))
+                         processes=tuple(processes), description=str(data.get("description", "")),
+                         dispatch=str(data.get("dispatch", "manual")))
     return Resolved(spec, [], ctx.env_files)
 
 

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from wezparallel.errors import RemoteError
-from wezparallel.events.model import TYPES, Event, Filter
+from wezparallel.events.model import TYPES, Event, Filter, id_matches
 from wezparallel.runtime.daemon import Daemon
 from wezparallel.runtime.status import status_object
 
@@ -60,6 +60,9 @@ def _subscribe(d: Daemon, params: dict[str, Any]) -> AsyncIterator[Any]:
     sub = d.bus.subscribe(accept, queue) if follow else None
     upto = d.bus.seq
     state = status_object(d, list(accept.patterns) or None) if snapshot else None
+    # the board as of the same seq, for a reader of task events (the dashboard's board)
+    tasks = [t.to_json() for t in d.board.listed()] \
+        if snapshot and (not accept.types or "task" in accept.types) else None
 
     def shaped(events: list[dict[str, Any]]) -> Any:
         return events if batch else events[0]
@@ -68,7 +71,8 @@ def _subscribe(d: Daemon, params: dict[str, Any]) -> AsyncIterator[Any]:
         last = upto
         try:
             if state is not None:
-                yield shaped([{"type": "snapshot", "seq": upto, "status": state}])
+                first = {"type": "snapshot", "seq": upto, "status": state}
+                yield shaped([first if tasks is None else first | {"tasks": tasks}])
             if since is not None or since_time is not None:
                 past = _past(d, accept, since or 0, upto, since_time)
                 for i in range(0, len(past), batch or 1):
@@ -107,7 +111,17 @@ def _report(d: Daemon, params: dict[str, Any]) -> dict[str, Any]:
     journal = d.bus.journal
     past = journal.read(types=("state", "activity")) if journal is not None else iter(())
     out = report.build((e for e in past if accept(e)), start, end).to_json()
+    out |= _task_report(d, accept, start, end)
     return out | {"journal_disabled": journal.reason if journal is not None else "no journal"}
+
+
+def _task_report(d: Daemon, accept: Filter, start: float, end: float) -> dict[str, Any]:
+    """Tasks finished in the window or at work in it, of the agents the patterns name."""
+    from wezparallel.tasks.report import build
+
+    wanted = [t for t in d.board.listed() if t.agent is not None and (
+        not accept.patterns or any(id_matches(t.agent, p) for p in accept.patterns))]
+    return build(wanted, start, end)
 
 
 def _past(d: Daemon, accept: Filter, after: int, upto: int,

@@ -47,7 +47,7 @@ class PaneBackend(Protocol):
 
 
 def handlers(d: Daemon) -> dict[str, Callable[[dict[str, Any]], Awaitable[Any]]]:
-    sender = PromptSender(d.agents)
+    sender = d.prompts  # shared with the task board: one prompt typed at a time
 
     async def send(params: dict[str, Any]) -> Any:
         return await _send(d, sender, params)

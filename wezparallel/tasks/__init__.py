@@ -1,0 +1,5 @@
+"""Tasks for agents: the board's model, its SQLite store and the pure dispatch decision.
+
+The runtime (`runtime.board`) applies what `dispatch` decides by sending prompts, and feeds back
+hook events: a Stop of the session that received the task finishes it.
+"""
