@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # Debian packages the tests drive for real (tmux panes, Lua specs, git worktrees, systemd-analyze).
 DEB_PACKAGES := tmux lua5.4 lua-busted lua-check git systemd
 
-.PHONY: run test lint bench deps venv clean lock
+.PHONY: run test lint bench deps venv clean lock chaos
 
 venv: $(STAMP)
 
@@ -41,6 +41,15 @@ run: venv
 
 test: deps venv
 	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+# The fault suite's long variants: more daemon kills and more fuzzed frames, a fixed budget
+# of trials (CHAOS_TRIALS kills per phase; ten times as many socket fuzz examples).
+CHAOS_TRIALS ?= 25
+chaos: deps venv
+	WEZPARALLEL_CHAOS_TRIALS=$(CHAOS_TRIALS) $(BIN)/python -m pytest -q -s -p no:cacheprovider \
+	  tests/fault/test_daemon_kill.py
+	WEZPARALLEL_CHAOS_TRIALS=$$(( $(CHAOS_TRIALS) * 40 )) $(BIN)/python -m pytest -q -s \
+	  -p no:cacheprovider tests/fault/test_socket_fuzz.py
 
 lint: deps venv
 	$(BIN)/ruff check wezparallel tests benchmarks

@@ -66,6 +66,7 @@ class DaemonProcess:
         self.backend = backend
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = self.root / "daemon.log"
+        self.preexec: Callable[[], None] | None = None  # run in the daemon before exec
 
     def args(self) -> list[str]:
         paths = [self.conf, self.state, self.socket]
@@ -81,7 +82,7 @@ class DaemonProcess:
                  "--backend", self.backend, "--log-level", "debug",
                  *([] if self.watch else ["--no-watch"]), *self.extra],
                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                cwd=self.root if self.relative else None)
+                cwd=self.root if self.relative else None, preexec_fn=self.preexec)
         if wait:
             retry_until(lambda: self.ctl("ping").returncode == 0, 15, 0.05, "daemon ping")
         return self

@@ -9,6 +9,7 @@ else reaching them is a bug worth a traceback.
     ├── PermanentError         retrying cannot help (missing binary, bad cwd, not a git repo)
     │   └── SpawnError
     ├── TemporaryError         may succeed later (a busy pane server, a slow mux)
+    │   └── OutOfResources     the system ran out of file descriptors, processes or memory
     ├── BackendError           an external program (tmux, wezterm, git) failed
     │   └── ProgramNotFound
     ├── IpcError               the socket protocol went wrong
@@ -65,6 +66,11 @@ class SpawnError(PermanentError):
 
 class TemporaryError(WezparallelError):
     """The operation may succeed if tried again later."""
+
+
+class OutOfResources(TemporaryError):
+    """EMFILE, ENFILE, EAGAIN, ENOMEM: a start that fails for these is retried with backoff,
+    never made FATAL, since the shortage is the system's state, not the process's config."""
 
 
 class BackendError(WezparallelError):

@@ -22,6 +22,8 @@ from tests.backends.kit import (
 )
 from tests.support import pid_alive, retry_until
 from wezparallel.backends import procinfo
+from wezparallel.backends.base import Handle
+from wezparallel.backends.subprocess import SubprocessBackend
 from wezparallel.errors import SpawnError
 from wezparallel.plan.lifecycle import ExitInfo
 
@@ -209,4 +211,38 @@ def test_close_lets_go_without_killing_and_reports_nothing_after(tmp_path: Path)
         for _ in range(5):
             await asyncio.sleep(0)  # a readable pidfd would be seen now
         assert exits.seen == []
+    run(scenario)
+
+
+def test_running_out_of_file_descriptors_is_a_temporary_failure(tmp_path: Path) -> None:
+    """Issue 16.11: EMFILE at a step of a spawn made the process FATAL; it passes. The limit
+    rises one descriptor at a time, so each step of the spawn runs out in turn."""
+    import resource
+
+    from wezparallel.errors import OutOfResources
+
+    async def attempt(backend: SubprocessBackend, spare: int) -> Handle | str:
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (len(os.listdir("/proc/self/fd")) + spare,
+                                                    hard))
+        try:
+            return await backend.spawn(spec(tmp_path), ("sleep", "30"), tmp_path / "p.log")
+        except OutOfResources as exc:
+            return str(exc)
+        finally:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+    async def scenario() -> None:
+        backend, exits = make_backend()
+        failures = []
+        for spare in range(10):
+            outcome = await attempt(backend, spare)
+            if isinstance(outcome, Handle):
+                await backend.stop(outcome, signal.SIGTERM, WAIT)
+                await exits.next()
+                break
+            failures.append(outcome)
+        assert failures and all("Too many open files" in f for f in failures)
+        assert len(failures) < 10
+        await backend.close()
     run(scenario)

@@ -144,6 +144,32 @@ def test_tmux_socket_stays_within_unix_socket_limits(tmp_path: Path) -> None:
     assert tmux_socket(deep) == long_one != tmux_socket(deep / "z")
 
 
+class RefusingBackend(MemoryBackend):
+    """Raises what no backend is supposed to raise (Popen's ValueError for a NUL)."""
+
+    async def spawn(self, spec: ProcessSpec, argv: tuple[str, ...], log_path: Path):  # type: ignore[no-untyped-def]
+        if spec.name == "bad":
+            raise ValueError("embedded null byte")
+        return await super().spawn(spec, argv, log_path)
+
+
+def test_an_unexpected_spawn_error_is_that_process_s_failed_start(tmp_path: Path) -> None:
+    """Issue 16.1: the ValueError escaped `_start` and ended the loop, silently."""
+    async def scenario() -> None:
+        h = Harness(tmp_path)
+        h.backend = RefusingBackend(h.sup.on_exit)
+        h.sup.set_desired({"w:bad": spec("bad"), "w:good": spec("good")})
+        await h.settle()
+        bad = h.sup.statuses["w:bad"]
+        assert bad.state in (State.STARTING, State.BACKOFF)
+        assert bad.error is not None and "ValueError: embedded null byte" in bad.error
+        assert h.state("w:good") == State.STARTING  # the loop went on past it
+        h.clock.advance(1.0)
+        await h.settle()
+        assert h.state("w:good") == State.RUNNING
+    run(scenario)
+
+
 def test_giving_up_is_logged_as_an_error_and_backing_off_as_a_warning(
         tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     """FATAL needs a person (issue 11.11): ERROR, with the reason; BACKOFF says when next."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -240,3 +241,20 @@ def test_close_ends_open_connections_and_streams(root, recorder: Recorder) -> No
     finally:
         idle.close()
         streaming.close()
+
+
+def test_a_client_that_is_not_read_cannot_make_the_server_hold_much(served) -> None:
+    """Issue 16.12: 32 queued frames of 1 MiB each were 32 MiB held for one client."""
+    frame = json.dumps({"id": 2, "method": "echo",
+                        "params": {"x": "y" * (MAX_FRAME - 100)}}).encode() + b"\n"
+    with socket.socket(socket.AF_UNIX) as s:
+        s.connect(str(served.path))
+        s.sendall(b'{"id": 1, "method": "sleep", "params": {"seconds": 10}}\n')
+        s.settimeout(1.0)
+        sent = 0
+        with contextlib.suppress(TimeoutError):
+            for _ in range(40):
+                s.sendall(frame)
+                sent += 1
+    # the 2 MiB queued + one frame being read + socket buffers (under 1 MiB here)
+    assert sent < 5, sent

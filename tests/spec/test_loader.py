@@ -248,3 +248,27 @@ def test_dependency_on_a_broken_workspace_is_not_judged(tmp_path):
     result = load_conf_dir(tmp_path, {})
     assert {Path(p.file).name for p in result.problems} == {"b.yaml"}
     assert list(result.workspaces) == [str(tmp_path / "a.yaml")]
+
+
+@pytest.mark.parametrize(("body", "where"), [
+    ('env: {X: "a\\0b"}\nprocesses:\n  p: {command: [sleep, "1"]}\n', "2:10: `env.X`"),
+    ('processes:\n  p: {command: [sleep, "1\\0"]}\n', "3:24: `processes.p.command[1]`"),
+    ('processes:\n  p: {command: "sleep 1", cwd: "/tmp\\0x"}\n', "`processes.p.cwd`"),
+    ('processes:\n  p: {command: "sleep 1", env: {Y: "\\0"}}\n', "`processes.p.env.Y`"),
+    ('processes:\n  p: {claude: {prompt: "hi\\0"}}\n', "`processes.p.claude.prompt`"),
+])
+def test_a_nul_character_is_a_located_problem(tmp_path: Path, body: str, where: str) -> None:
+    """Issue 16.1: such a file passed validation, then Popen's ValueError killed the loop."""
+    (tmp_path / "w.yaml").write_text("workspace: w\n" + body)
+    result = load_conf_dir(tmp_path, {})
+    assert not result.workspaces
+    (problem,) = result.problems
+    assert where in str(problem) and "NUL character" in problem.message
+
+
+def test_a_nul_in_an_env_file_is_a_located_problem(tmp_path: Path) -> None:
+    (tmp_path / "vars.env").write_text("A=x\0y\n")
+    (tmp_path / "w.yaml").write_text(
+        "workspace: w\nenv_file: vars.env\nprocesses:\n  p: {command: [sleep, '1']}\n")
+    (problem,) = load_conf_dir(tmp_path, {}).problems
+    assert problem.line == 2 and "NUL character" in problem.message

@@ -73,6 +73,17 @@ def create_time_of_fork_now() -> float:
     return boot_time() + since_boot
 
 
+def group_of(pid: int) -> int | None:
+    """The process group of `pid`; None when there is no such process."""
+    fields = _stat_fields(pid)
+    if fields is None or len(fields) < 3:
+        return None
+    try:
+        return int(fields[2])
+    except ValueError:
+        return None
+
+
 def is_alive(pid: int) -> bool:
     """Running or sleeping, not a zombie waiting to be reaped."""
     fields = _stat_fields(pid) if pid > 0 else None

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 import os
 import signal as signals
@@ -30,7 +31,7 @@ from pathlib import Path
 from wezparallel.backends import escapees, logfile, procinfo
 from wezparallel.backends.base import ExitCallback, Handle
 from wezparallel.backends.procwatch import PidWatch
-from wezparallel.errors import SpawnError
+from wezparallel.errors import OutOfResources, SpawnError, WezparallelError
 from wezparallel.spec.model import ProcessSpec
 
 log = logging.getLogger(__name__)
@@ -62,11 +63,12 @@ class SubprocessBackend:
         try:
             out = logfile.open_for_child(log_path)
         except OSError as exc:
-            raise SpawnError(f"{spec.id}: cannot open log file {log_path}: "
-                             f"{exc.strerror or exc}") from exc
+            raise _failure(exc, f"{spec.id}: cannot open log file {log_path}") from exc
         try:
             started = procinfo.create_time_of_fork_now()
             pid = _fork_exec(spec, argv, out)
+        except OSError as exc:  # reading /proc for the start time (EMFILE)
+            raise _failure(exc, f"{spec.id}: cannot read the clock in /proc") from exc
         finally:
             os.close(out)
         handle = Handle(spec.id, pid, self.name, started)
@@ -75,8 +77,7 @@ class SubprocessBackend:
         except OSError as exc:  # EMFILE: one pidfd per process counts against RLIMIT_NOFILE
             _kill_group(pid, signals.SIGKILL)
             os.waitpid(pid, 0)
-            raise SpawnError(f"{spec.id}: cannot watch the started process: "
-                             f"{exc.strerror or exc}") from exc
+            raise _failure(exc, f"{spec.id}: cannot watch the started process") from exc
         log.debug("%s: started pid %d: %s", spec.id, pid, argv)
         return handle
 
@@ -178,9 +179,21 @@ def _fork_exec(spec: ProcessSpec, argv: tuple[str, ...], out: int) -> int:
                                 stdout=out, stderr=out, start_new_session=True,
                                 close_fds=True)
     except OSError as exc:
+        if exc.errno in _SHORTAGES:
+            raise _failure(exc, f"{spec.id}: cannot start {argv[0]!r}") from exc
         raise SpawnError(_spawn_error_message(spec, argv, exc)) from exc
     proc.returncode = 0  # detached: we reap it through its pidfd (see the module docstring)
     return proc.pid
+
+
+_SHORTAGES = frozenset({errno.EMFILE, errno.ENFILE, errno.EAGAIN, errno.ENOMEM})
+
+
+def _failure(exc: OSError, what: str) -> WezparallelError:
+    """A shortage of the system's (file descriptors, processes, memory) passes: retried with
+    backoff. Anything else about the files involved will not fix itself."""
+    cls = OutOfResources if exc.errno in _SHORTAGES else SpawnError
+    return cls(f"{what}: {exc.strerror or exc}")
 
 
 def _spawn_error_message(spec: ProcessSpec, argv: tuple[str, ...], exc: OSError) -> str:

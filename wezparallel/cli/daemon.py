@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import resource
 import signal
 import sys
 from pathlib import Path
@@ -17,6 +18,7 @@ from pathlib import Path
 import click
 
 from wezparallel import __version__
+from wezparallel.cli.lograte import RepeatLimiter
 from wezparallel.errors import WezparallelError
 from wezparallel.paths import Paths, ensure_private_dir
 
@@ -25,7 +27,8 @@ log = logging.getLogger("wezparallel")
 
 async def serve(paths: Paths, backend: str | None, watch: bool = True,
                 metrics_interval: float = 5.0, metrics_idle_interval: float = 60.0,
-                event_retention_days: float = 7.0) -> None:
+                event_retention_days: float = 7.0) -> int:
+    """Run the daemon; the exit status: 0, or 1 when one of its tasks died of a bug."""
     from wezparallel.backends.escapees import become_subreaper
     from wezparallel.events.settings import DAY, EventSettings
     from wezparallel.ipc.handlers import handlers_for
@@ -66,7 +69,8 @@ async def serve(paths: Paths, backend: str | None, watch: bool = True,
                 watcher.stop()
     finally:
         await server.close()
-    log.info("wezparallel stopped")
+    log.info("wezparallel stopped%s", " after an internal error" if daemon.failed else "")
+    return 1 if daemon.failed else 0
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
@@ -97,13 +101,28 @@ def cli(conf_dir: Path | None, state_dir: Path | None, socket_path: Path | None,
     """Run the wezparallel daemon: supervise the processes the workspace files describe."""
     logging.basicConfig(stream=sys.stderr, level=log_level.upper(),
                         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(RepeatLimiter())
+    raise_open_files_limit()
     paths = Paths.resolve(conf_dir, state_dir, socket_path)
     try:
-        asyncio.run(serve(paths, backend, watch, metrics_interval, metrics_idle_interval,
-                          event_retention))
+        status = asyncio.run(serve(paths, backend, watch, metrics_interval,
+                                   metrics_idle_interval, event_retention))
     except WezparallelError as exc:
         click.echo(f"wezparallel: {exc}", err=True)
         sys.exit(1)
+    sys.exit(status)
+
+
+def raise_open_files_limit() -> None:
+    """Soft RLIMIT_NOFILE up to the hard limit: each supervised process holds a pidfd and
+    each client a socket. Children inherit the raised limit, as under supervisord's `minfds`."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        except (ValueError, OSError) as exc:
+            log.warning("cannot raise the open files limit from %d to %d: %s", soft, hard, exc)
 
 
 def main() -> None:

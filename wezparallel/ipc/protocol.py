@@ -27,9 +27,10 @@ INVALID_PARAMS = "invalid_params"    # params of the wrong shape for the method
 FAILED = "failed"                    # the operation was understood but did not succeed
 INTERNAL = "internal"                # a bug in the daemon; its log has the traceback
 FORBIDDEN = "forbidden"              # the peer runs as another user
+BUSY = "busy"                        # too many clients (or open files): try again later
 
 ERROR_CODES = (BAD_REQUEST, UNKNOWN_METHOD, NOT_FOUND, FRAME_TOO_LARGE, INVALID_PARAMS, FAILED,
-               INTERNAL, FORBIDDEN)
+               INTERNAL, FORBIDDEN, BUSY)
 
 
 class ProtocolViolation(Exception):
@@ -62,11 +63,31 @@ def encode(message: Any) -> bytes:
 
 
 def decode(frame: bytes) -> Any:
-    """The JSON value of a frame; raises ProtocolViolation(bad_request) when it is not JSON."""
+    """The JSON value of a frame; raises ProtocolViolation(bad_request) when it is not JSON.
+
+    The error is raised outside the `except` block on purpose: raising inside it would leave
+    this frame holding the decoder's exception, whose traceback holds this frame (and the
+    decoder's exception its whole document): a reference cycle that kept every bad frame in
+    memory until the cyclic collector happened to run (issue 16.12).
+    """
+    problem = _decode_problem(frame)
+    if isinstance(problem, str):
+        raise ProtocolViolation(BAD_REQUEST, problem)
+    return problem.value
+
+
+@dataclass(frozen=True)
+class _Decoded:
+    value: Any
+
+
+def _decode_problem(frame: bytes) -> _Decoded | str:
     try:
-        return json.loads(frame)
+        return _Decoded(json.loads(frame))
+    except RecursionError:
+        return "malformed JSON: nested too deeply"
     except (UnicodeDecodeError, ValueError) as exc:
-        raise ProtocolViolation(BAD_REQUEST, f"malformed JSON: {exc}") from None
+        return f"malformed JSON: {exc}"
 
 
 def to_request(message: Any) -> Request:

@@ -13,10 +13,12 @@ import contextlib
 import errno
 import logging
 import os
+import resource
 import socket
 import stat
 import struct
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +33,10 @@ Handler = Callable[[dict[str, Any]], Awaitable[Any]]
 """params -> a JSON-able result, or an async iterator of JSON-able items (a stream)."""
 
 READ_CHUNK = 64 * 1024
+MAX_CLIENTS = 128  # connections served at once; more are refused with `busy`
+FD_RESERVE = 64  # file descriptors no client may take: starting a process needs a few
 QUEUED_FRAMES = 32  # frames read ahead of the answers; beyond that the client is not read
+QUEUED_BYTES = 2 << 20  # nor beyond this many bytes of them (one frame may be 1 MiB)
 _UCRED = struct.Struct("3i")  # struct ucred: pid, uid, gid
 _EOF = None
 
@@ -54,8 +59,10 @@ def peer_uid(sock: Any) -> int | None:
 class IpcServer:
     """Serves `handlers` on a private Unix socket until `close`."""
 
-    def __init__(self, socket_path: Path, handlers: Mapping[str, Handler]) -> None:
+    def __init__(self, socket_path: Path, handlers: Mapping[str, Handler],
+                 max_clients: int = MAX_CLIENTS) -> None:
         self.socket_path = Path(socket_path)
+        self.max_clients = max_clients
         self._handlers = dict(handlers)
         self._server: asyncio.AbstractServer | None = None
         self._inode: int | None = None
@@ -88,6 +95,10 @@ class IpcServer:
                           writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         assert task is not None
+        refusal = self._full()
+        if refusal is not None:
+            await _refuse(writer, refusal)
+            return
         self._connections.add(task)
         try:
             await _Connection(self._handlers, reader, writer).serve(self.allowed_uid)
@@ -100,6 +111,34 @@ class IpcServer:
             writer.close()
             with contextlib.suppress(OSError):
                 await writer.wait_closed()
+            _forget_tracebacks(reader.exception())
+
+
+    def _full(self) -> str | None:
+        """Why one more client cannot be served now, if it cannot: the client cap, or the
+        file descriptors kept in reserve for starting processes (issue 16.11)."""
+        if len(self._connections) >= self.max_clients:
+            return f"the daemon serves at most {self.max_clients} clients at once; try again"
+        limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+        try:
+            in_use = len(os.listdir("/proc/self/fd"))
+        except OSError:  # EMFILE already
+            in_use = limit
+        if limit != resource.RLIM_INFINITY and in_use > limit - FD_RESERVE:
+            return (f"the daemon has {in_use} of its {limit} file descriptors open and keeps "
+                    f"{FD_RESERVE} for starting processes; try again")
+        return None
+
+
+async def _refuse(writer: asyncio.StreamWriter, reason: str) -> None:
+    log.warning("refused a client: %s", reason)
+    try:
+        writer.write(p.encode(p.error_reply(None, p.BUSY, reason)))
+        await asyncio.wait_for(writer.drain(), 1.0)
+    except (OSError, TimeoutError):
+        pass
+    finally:
+        writer.close()
 
 
 class _Connection:
@@ -111,6 +150,8 @@ class _Connection:
         self.reader, self.writer = reader, writer
         self.frames: asyncio.Queue[bytes | p.Oversized | None] = asyncio.Queue(QUEUED_FRAMES)
         self.hung_up = asyncio.Event()
+        self.queued = 0  # bytes in `frames`: what one client makes us hold stays bounded
+        self.room = asyncio.Event()
 
     async def serve(self, allowed_uid: int) -> None:
         uid = peer_uid(self.writer.get_extra_info("socket"))
@@ -122,7 +163,11 @@ class _Connection:
         reading = asyncio.create_task(self._read())
         try:
             while (frame := await self.frames.get()) is not _EOF:
-                await self._answer(frame)
+                self.queued -= _size(frame)
+                self.room.set()
+                parsed = _parse(frame)
+                frame = None  # a refused 1 MB line is not kept while its reply is written
+                await self._answer(parsed)
         except (ConnectionError, BrokenPipeError):
             pass
         finally:
@@ -135,42 +180,44 @@ class _Connection:
         try:
             while data := await self.reader.read(READ_CHUNK):
                 for frame in frames.feed(data):
-                    await self.frames.put(frame)
+                    await self._queue(frame)
         except (ConnectionError, OSError):
             pass
         else:
             for frame in frames.eof():
-                await self.frames.put(frame)
+                await self._queue(frame)
         self.hung_up.set()
         await self.frames.put(_EOF)
+
+    async def _queue(self, frame: bytes | p.Oversized) -> None:
+        while self.queued and self.queued + _size(frame) > QUEUED_BYTES:
+            self.room.clear()
+            await self.room.wait()
+        self.queued += _size(frame)
+        await self.frames.put(frame)
 
     async def _send(self, message: Any) -> None:
         self.writer.write(p.encode(message))
         await self.writer.drain()
 
-    async def _answer(self, frame: bytes | p.Oversized) -> None:
-        if isinstance(frame, p.Oversized):
-            await self._send(p.error_reply(None, p.FRAME_TOO_LARGE, (
-                f"frame over {p.MAX_FRAME} bytes; the rest of that line was discarded")))
+    async def _answer(self, parsed: p.Request | _Legacy | dict[str, Any]) -> None:
+        if isinstance(parsed, dict):  # the frame was refused: this is the error reply
+            await self._send(parsed)
+            return
+        if isinstance(parsed, _Legacy):
+            await self._answer_legacy(parsed.message)
             return
         try:
-            message = p.decode(frame)
-            if legacy.is_legacy(message):
-                await self._answer_legacy(message)
-                return
-            request = p.to_request(message)
-        except p.ProtocolViolation as bad:
-            await self._send(p.error_reply(bad.request_id, bad.code, bad.message))
-            return
-        try:
-            result = await self._invoke(request.method, request.params)
+            result = await self._invoke(parsed.method, parsed.params)
         except p.ProtocolViolation as failed:
-            await self._send(p.error_reply(request.id, failed.code, failed.message))
-            return
-        if isinstance(result, AsyncIterator):
-            await self._stream(request.id, result)
+            reply = p.error_reply(parsed.id, failed.code, failed.message)
         else:
-            await self._send_result(request.id, result)
+            if isinstance(result, AsyncIterator):
+                await self._stream(parsed.id, result)
+            else:
+                await self._send_result(parsed.id, result)
+            return
+        await self._send(reply)  # outside the except block: no exception chained to a failed send
 
     async def _answer_legacy(self, message: Any) -> None:
         call = legacy.translate(message)
@@ -199,7 +246,10 @@ class _Connection:
         try:
             return await handler(params)
         except Exception as exc:
-            raise _violation(method, exc) from None
+            code, message = _failure(method, exc)
+        # raised out here, not in the except block, so no frame keeps the handler's exception
+        # (and through it these params) in a reference cycle
+        raise p.ProtocolViolation(code, message)
 
     async def _send_result(self, request_id: Any, result: Any) -> None:
         try:
@@ -229,27 +279,70 @@ class _Connection:
         except (ConnectionError, BrokenPipeError):
             return
         except Exception as exc:
-            bad = _violation("stream", exc)
-            await self._send(p.error_reply(request_id, bad.code, bad.message))
+            code, message = _failure("stream", exc)
+        else:
+            await self._send(p.end_reply(request_id))
             return
-        await self._send(p.end_reply(request_id))
+        await self._send(p.error_reply(request_id, code, message))
 
     async def _send_result_item(self, request_id: Any, item: Any) -> None:
         try:
             data = p.encode(p.stream_reply(request_id, item))
         except (TypeError, ValueError) as exc:
-            raise RemoteError(*_internal("stream item encoding", exc)) from exc
-        self.writer.write(data)
-        await self.writer.drain()
+            code, message = _internal("stream item encoding", exc)
+        else:
+            self.writer.write(data)
+            await self.writer.drain()
+            return
+        raise RemoteError(code, message)
 
 
-def _violation(method: str, exc: Exception) -> p.ProtocolViolation:
+def _size(frame: bytes | p.Oversized | None) -> int:
+    return len(frame) if isinstance(frame, bytes) else 0
+
+
+@dataclass(frozen=True)
+class _Legacy:
+    message: Any
+
+
+def _parse(frame: bytes | p.Oversized) -> p.Request | _Legacy | dict[str, Any]:
+    """A frame -> the request it holds, or the error reply that refuses it."""
+    if isinstance(frame, p.Oversized):
+        return p.error_reply(None, p.FRAME_TOO_LARGE, (
+            f"frame over {p.MAX_FRAME} bytes; the rest of that line was discarded"))
+    try:
+        message = p.decode(frame)
+        if legacy.is_legacy(message):
+            return _Legacy(message)
+        return p.to_request(message)
+    except p.ProtocolViolation as bad:
+        return p.error_reply(bad.request_id, bad.code, bad.message)
+
+
+def _forget_tracebacks(exc: BaseException | None) -> None:
+    """Cut an exception (and those chained to it) loose from the frames it was raised through.
+
+    asyncio keeps a connection's fatal error (a broken pipe) in its stream reader, and raises that
+    same object again from our `drain()`: its traceback then holds our frames, which hold the
+    connection, which holds the reader: a cycle that only the cyclic collector frees, and which
+    kept each vanished client's last frame (up to 1 MB) alive (issue 16.12)."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        exc.__traceback__ = None
+        following = exc.__cause__ or exc.__context__
+        exc.__cause__ = exc.__context__ = None
+        exc = following
+
+
+def _failure(method: str, exc: Exception) -> tuple[str, str]:
     """RemoteError keeps its code, our own errors are a clean `failed`, the rest is a bug."""
     if isinstance(exc, RemoteError):
-        return p.ProtocolViolation(exc.code, exc.message)
+        return exc.code, exc.message
     if isinstance(exc, WezparallelError):
-        return p.ProtocolViolation(p.FAILED, str(exc))
-    return p.ProtocolViolation(*_internal(method, exc))
+        return p.FAILED, str(exc)
+    return _internal(method, exc)
 
 
 def _internal(where: str, exc: BaseException) -> tuple[str, str]:

@@ -7,12 +7,16 @@ contributes nothing; a deleted file contributes nothing.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from wezparallel.errors import Problem
+from wezparallel.runtime.lastgood import LastGood
 from wezparallel.spec.model import ProcessSpec, WorkspaceSpec
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -29,18 +33,41 @@ class ConfigSnapshot:
 
 
 def load(conf_dir: Path, environ: Mapping[str, str], previous: ConfigSnapshot,
-         wall_now: float, probe_kinds: frozenset[str] = frozenset()) -> ConfigSnapshot:
-    """Read the conf dir and keep each broken file's last good version."""
+         wall_now: float, probe_kinds: frozenset[str] = frozenset(),
+         kept: LastGood | None = None) -> ConfigSnapshot:
+    """Read the conf dir and keep each broken file's last good version: the one in force,
+    or for a daemon that just started, the one `kept` on disk by an earlier daemon."""
     from wezparallel.spec.loader import load_conf_dir  # jsonschema only in the daemon
 
     result = load_conf_dir(conf_dir, environ, probe_kinds)
     workspaces = dict(result.workspaces)
     for path in result.invalid_files:
-        good = previous.workspaces.get(path)
-        if good is not None and path not in workspaces and _still_exists(path):
+        if path in workspaces or not _still_exists(path):
+            continue
+        good = previous.workspaces.get(path) or _recall(kept, path, environ, probe_kinds)
+        if good is not None:
             workspaces[path] = good
     _drop_duplicate_names(workspaces, previous)
+    if kept is not None:
+        kept.remember(result.sources)
+        for path in previous.workspaces.keys() - workspaces.keys():
+            if not _still_exists(path):
+                kept.forget(path)
     return ConfigSnapshot(workspaces, result.problems, wall_now, result.env_files)
+
+
+def _recall(kept: LastGood | None, path: str, environ: Mapping[str, str],
+            probe_kinds: frozenset[str]) -> WorkspaceSpec | None:
+    from wezparallel.spec.loader import load_saved
+
+    saved = kept.recall(path) if kept is not None else None
+    if saved is None:
+        return None
+    workspace = load_saved({path: saved}, environ, probe_kinds).workspaces.get(path)
+    if workspace is not None:
+        log.warning("%s is broken: running its last good version, kept by an earlier daemon",
+                    path)
+    return workspace
 
 
 def _still_exists(path: str) -> bool:

@@ -11,6 +11,7 @@ import asyncio
 import hashlib
 import logging
 import os
+import signal
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +43,7 @@ from wezparallel.runtime.board import Board
 from wezparallel.runtime.config import ConfigSnapshot
 from wezparallel.runtime.event_feed import connect as connect_events
 from wezparallel.runtime.health import HealthRunner
+from wezparallel.runtime.lastgood import LastGood
 from wezparallel.runtime.launch import Launcher
 from wezparallel.runtime.logrotation import LogRotator, RotationSettings
 from wezparallel.runtime.notices import Notices
@@ -63,6 +65,8 @@ if TYPE_CHECKING:
     from wezparallel.runtime.metrics import MetricsRunner
 
 log = logging.getLogger(__name__)
+
+STRAY_STOP = 5.0  # seconds a process nobody wants gets between SIGTERM and SIGKILL
 
 
 @dataclass(frozen=True)
@@ -115,6 +119,7 @@ class Daemon:
         self.paths = settings.paths
         self.clock = clock or SystemClock()
         self.config = ConfigSnapshot()
+        self.last_good = LastGood(self.paths.state_dir / "lastgood")
         auto = settings.backend or resolve_auto(settings.environ)
         self.registry = BackendRegistry(
             factories or default_factories(self.paths.state_dir), self._on_exit, lambda: auto)
@@ -155,6 +160,8 @@ class Daemon:
         self.stopped_panes = StoppedPanes(self.supervisor, self.stopped)
         self.supervisor.observers.append(self.stopped_panes)
         self.leave_running = False
+        self.failed = False  # a task of the daemon died: exit with an error
+        self._stray_stops: set[asyncio.Task[None]] = set()
         self.metrics: MetricsRunner | None = None
         self._log_watch: LogWatch | None = None
         if settings.metrics is not None:
@@ -182,7 +189,8 @@ class Daemon:
 
     def read_config(self) -> ConfigSnapshot:
         return config_mod.load(self.paths.conf_dir, self.settings.environ, self.config,
-                               self.clock.wall(), frozenset(self.plugins.probe_kinds))
+                               self.clock.wall(), frozenset(self.plugins.probe_kinds),
+                               self.last_good)
 
     def preview(self, snapshot: ConfigSnapshot) -> Plan:
         """What applying `snapshot` would do now, without doing it."""
@@ -229,7 +237,8 @@ class Daemon:
         sup = self.supervisor
         desired = self.config.processes()
         adopted: list[str] = []
-        for pid, saved in self.persistence.load().items():
+        records = self.persistence.load()
+        for pid, saved in records.items():
             spec = desired.get(pid)
             self._restore_extras(pid, saved)
             if saved.handle is not None:
@@ -251,8 +260,41 @@ class Daemon:
             if spec is not None and not saved.wanted:
                 sup.statuses[pid] = lc.initial(spec, self.clock.monotonic())
                 sup.statuses[pid] = lc.request_stop(sup.statuses[pid], self.clock.monotonic())
+        self._sweep(records, adopted)
         self.bus.publish("daemon", None, {"what": "adopted", "count": len(adopted),
                                           "processes": adopted})
+
+    def _sweep(self, records: Mapping[str, Saved], adopted: list[str]) -> None:
+        """Take back or stop what carries our mark but no record names: the starts a daemon
+        killed mid-pass never recorded, and duplicates left by a reload it died in."""
+        from wezparallel.backends import markers
+
+        sup = self.supervisor
+        desired = self.config.processes()
+        fingerprints = self.persistence.spawn_fingerprints()
+        for found in markers.find(sup.mark):
+            current = sup.handles.get(found.id)
+            if found.backend != "subprocess" or (current is not None
+                                                 and current.pid == found.pid):
+                continue
+            backend = self.registry.named("subprocess")
+            handle = Handle(found.id, found.pid, "subprocess", found.create_time)
+            spec, saved = desired.get(found.id), records.get(found.id)
+            if current is None and spec is not None and sup.adopt(
+                    backend, handle, wanted=saved.wanted if saved else True,
+                    restarts=saved.restarts if saved else 0,
+                    spec_matches=fingerprints.get(found.token) == fingerprint(spec)):
+                log.warning("%s: adopted pid %d, found by its mark (started by a daemon that "
+                            "died before recording it)", found.id, found.pid)
+                self.differ.prime(found.id, sup.statuses[found.id])
+                adopted.append(found.id)
+                continue
+            log.warning("%s: stopping pid %d, left by an earlier daemon and not wanted now",
+                        found.id, found.pid)
+            if backend.adopt(handle):
+                task = asyncio.create_task(backend.stop(handle, signal.SIGTERM, STRAY_STOP))
+                self._stray_stops.add(task)
+                task.add_done_callback(self._stray_stops.discard)
 
     def _restore_extras(self, pid: str, saved: Saved) -> None:
         """Before the adoption that follows: the tracker hands the activity to it."""
@@ -275,7 +317,7 @@ class Daemon:
         self.bus.listeners.append(status_file.changed)
         tasks.append(asyncio.create_task(status_file.run(), name="status-file"))
         try:
-            await self.stopped.wait()
+            await self._until_stopped_or_broken(tasks)
             await self.health.close()  # no probe may restart what the shutdown stops
             await self.board.close()  # nor may the stops release tasks
             await self.screen.close()
@@ -292,10 +334,11 @@ class Daemon:
             self.plugin_listeners.close()
             for task in tasks:
                 task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await asyncio.gather(*tasks, *self._stray_stops, return_exceptions=True)
             status_file.close()  # after the tasks: nothing may schedule an up: true write
             await self.stopped_panes.close()
             await self.registry.close(leave_running=self.leave_running)
+            self.persistence.close()
             if self.metrics is not None:
                 self.metrics.close()
             if self._log_watch is not None:
@@ -308,6 +351,28 @@ class Daemon:
 
             self._log_watch = LogWatch()
         return self._log_watch
+
+    async def _until_stopped_or_broken(self, tasks: list[asyncio.Task[None]]) -> None:
+        """Wait for a shutdown request, or for one of the daemon's own tasks to end, which
+        only a bug does. Then the daemon goes down with an error, leaving its processes
+        running: without its loop it can neither restart nor stop them, and a service manager
+        that restarts it gets a daemon that adopts them all again (issue 16.1)."""
+        stop = asyncio.create_task(self.stopped.wait())
+        try:
+            await asyncio.wait([stop, *tasks], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stop.cancel()
+        for task in tasks:
+            if task.done():
+                self._broken(task)
+
+    def _broken(self, task: asyncio.Task[None]) -> None:
+        self.failed = True
+        self.leave_running = True
+        exc = None if task.cancelled() else task.exception()
+        log.error("the daemon's %s task ended%s; exiting with an error so that a restarted "
+                  "daemon adopts what runs", task.get_name(),
+                  f" with {type(exc).__name__}: {exc}" if exc else "", exc_info=exc)
 
     def request_shutdown(self, *, leave_running: bool = False) -> None:
         if not self.stopped.is_set():

@@ -9,6 +9,10 @@ and when it entered its state (as wall-clock times: a new daemon's monotonic clo
 origin), its health and the last failed check's reason, and for an agent what `AgentTracker`
 keeps (activity with its history, session id, problem). Records without these fields (from an
 older daemon) are read as before.
+
+The state file is written once per pass of the loop; each start is also journalled as it
+happens (`state.journal`: the intent with its token, then the handle), and `load` replays
+the journal over the file, so no start is lost to a daemon killed mid-pass.
 """
 
 from __future__ import annotations
@@ -17,14 +21,14 @@ import functools
 import hashlib
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from wezparallel.backends.base import Handle
 from wezparallel.clock import Clock
 from wezparallel.plan.lifecycle import ProcessStatus
-from wezparallel.runtime.statefile import StateFile
+from wezparallel.runtime.statefile import Journal, StateFile
 from wezparallel.spec.model import RESTART_FIELDS, ProcessSpec
 
 log = logging.getLogger(__name__)
@@ -88,6 +92,36 @@ class Persistence:
         self._file = StateFile(path)
         self._clock = clock
         self.extras: Extras | None = None
+        self._journal = Journal(path.with_name(path.stem + ".journal"))
+
+    # --- the journal: each start as it happens -----------------------------------------------
+
+    def spawning(self, spec: ProcessSpec, token: str) -> None:
+        """Before the fork: the token the new process carries in its environment."""
+        self._append({"op": "spawning", "id": spec.id, "spawn": token,
+                      "fingerprint": fingerprint(spec)})
+
+    def spawned(self, spec: ProcessSpec, handle: Handle) -> None:
+        """Right after it: who the process is."""
+        self._append({"op": "spawned", "id": spec.id, "handle": handle.to_json(),
+                      "fingerprint": fingerprint(spec)})
+
+    def _append(self, record: dict[str, Any]) -> None:
+        try:
+            self._journal.append(record)
+        except OSError as exc:  # the marker scan still finds the process after a crash
+            log.error("cannot journal %s of %s in %s: %s", record["op"], record["id"],
+                      self._journal.path, exc)
+
+    def spawn_fingerprints(self) -> dict[str, str]:
+        """Per start token in the journal, the fingerprint of the spec it started."""
+        return {str(r["spawn"]): str(r.get("fingerprint")) for r in self._journal.read()
+                if r.get("op") == "spawning" and "spawn" in r}
+
+    def close(self) -> None:
+        self._journal.close()
+
+    # --- the state file ----------------------------------------------------------------------
 
     def save(self, statuses: Mapping[str, ProcessStatus], handles: Mapping[str, Handle],
              intents: Mapping[str, bool] | None = None) -> None:
@@ -105,6 +139,7 @@ class Persistence:
                 record.update(self.extras(pid))
         try:
             self._file.save(records)
+            self._journal.clear()
         except OSError as exc:
             log.error("cannot save runtime state to %s: %s", self._file.path, exc)
 
@@ -114,10 +149,32 @@ class Persistence:
         return self._clock.wall() - (self._clock.monotonic() - monotonic)
 
     def load(self) -> dict[str, Saved]:
+        """The state file, with the starts journalled after its last save replayed over it."""
         out: dict[str, Saved] = {}
         for pid, data in self._file.load().items():
             try:
                 out[pid] = Saved.from_json(pid, data)
             except (KeyError, TypeError, ValueError) as exc:
                 log.warning("ignoring damaged state record for %s: %s", pid, exc)
+        for record in self._journal.read():
+            if record.get("op") == "spawned":
+                self._replay(out, record)
         return out
+
+    @staticmethod
+    def _replay(out: dict[str, Saved], record: dict[str, Any]) -> None:
+        try:
+            pid = str(record["id"])
+            handle = Handle.from_json(record["handle"])
+        except (KeyError, TypeError, ValueError) as exc:
+            log.warning("ignoring damaged journal record %s: %s", record, exc)
+            return
+        known = out.get(pid)
+        print_ = record.get("fingerprint")
+        fp = print_ if isinstance(print_, str) else None
+        if known is None:
+            out[pid] = Saved(pid, True, 0, handle, fp)
+        else:  # a new instance: what was saved about the one before it does not carry over
+            out[pid] = replace(known, handle=handle, fingerprint=fp, started_wall=None,
+                               since_wall=None, health="unknown", health_reason=None,
+                               agent=None)

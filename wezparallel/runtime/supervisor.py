@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Protocol
 
+from wezparallel.backends import markers
 from wezparallel.backends.base import Backend, Handle
 from wezparallel.clock import Clock
 from wezparallel.errors import PermanentError, WezparallelError
@@ -68,6 +70,7 @@ class Supervisor:
         self.state_dir = state_dir
         self.persistence = persistence
         self.launcher = launcher or Launcher(state_dir)
+        self.mark = markers.daemon_mark(state_dir)
         self.observers: list[Observer] = []
         # told each status a change or an observation touched; events are diffed from these
         self.status_watchers: list[Callable[[str, ProcessStatus | None], None]] = []
@@ -275,13 +278,24 @@ class Supervisor:
         try:
             backend = self._backend_for(spec)
             launch = await self.launcher.prepare(spec)
-            handle = await backend.spawn(launch.spec, launch.argv, self.log_path(spec.id))
+            token = os.urandom(8).hex()
+            run_spec = self._marked(launch.spec, backend.name, token)
+            if self.persistence is not None:  # write ahead: a crash from here on is found
+                self.persistence.spawning(spec, token)
+            handle = await backend.spawn(run_spec, launch.argv, self.log_path(spec.id))
         except WezparallelError as exc:
             permanent = isinstance(exc, PermanentError)
             log.error("%s: cannot start: %s", spec.id, exc)
             self.statuses[spec.id] = lc.on_spawn_failed(st, spec, str(exc), now,
                                                          permanent=permanent)
             return
+        except Exception as exc:  # one process's failed start, never the end of the loop
+            log.exception("%s: cannot start (unexpected error)", spec.id)
+            self.statuses[spec.id] = lc.on_spawn_failed(
+                st, spec, f"unexpected error: {type(exc).__name__}: {exc}", now, permanent=False)
+            return
+        if self.persistence is not None:
+            self.persistence.spawned(spec, handle)
         self.handles[spec.id] = handle
         self._backends[spec.id] = backend
         st = self.statuses.get(spec.id, st)  # a user's stop may have come in meanwhile
@@ -290,6 +304,11 @@ class Supervisor:
             backend=handle.backend, pane=handle.pane)
         self._touched(spec.id)  # the state event before what observers derive from it
         self._tell_up(spec, handle, launch)
+
+    def _marked(self, spec: ProcessSpec, backend: str, token: str) -> ProcessSpec:
+        """The spec as started: its environment carries our mark (see backends.markers)."""
+        env = {**spec.env_dict, **markers.environment(self.mark, backend, token, spec.id)}
+        return replace(spec, env=tuple(sorted(env.items())))
 
     def _tell_up(self, spec: ProcessSpec, handle: Handle, launch: Launch | None) -> None:
         for observer in self.observers:

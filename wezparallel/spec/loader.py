@@ -24,7 +24,7 @@ from wezparallel.spec import depgraph, schema
 from wezparallel.spec.merge import overlay_documents
 from wezparallel.spec.model import SourceRef, WorkspaceSpec
 from wezparallel.spec.resolve import resolve_workspace
-from wezparallel.spec.yamlsource import Document, YamlPath, read_document, read_limited
+from wezparallel.spec.yamlsource import Document, YamlPath, parse_document, read_limited
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,8 @@ class LoadResult:
     problems: tuple[Problem, ...]  # every problem of every file, located
     invalid_files: frozenset[str]  # files that had problems
     env_files: frozenset[str] = frozenset()  # absolute paths of the env files the files name
+    sources: Mapping[str, Mapping[str, bytes]] = field(default_factory=dict)
+    """Per valid file, the bytes it was built from: its own and its overlay's, by name."""
 
     @property
     def ok(self) -> bool:
@@ -63,6 +65,7 @@ class _Unit:
     graph: depgraph.Graph | None = None  # None: the file does not say what it runs
     duplicate: bool = False  # another file defines the same workspace first
     env_files: list[str] = field(default_factory=list)
+    raw: dict[str, bytes] = field(default_factory=dict)  # by file name: what was read
 
 
 def load_conf_dir(conf_dir: Path, environ: Mapping[str, str],
@@ -76,7 +79,24 @@ def load_paths(paths: Sequence[Path], environ: Mapping[str, str],
                probe_kinds: frozenset[str] = frozenset()) -> LoadResult:
     """Files and/or directories; problems of all files are collected in one pass."""
     stray: list[Problem] = []
-    units = _units(paths, stray)
+    return _load_units(_units(paths, stray), environ, stray, probe_kinds)
+
+
+def load_saved(saved: Mapping[str, Mapping[str, bytes]], environ: Mapping[str, str],
+               probe_kinds: frozenset[str] = frozenset()) -> LoadResult:
+    """Files from bytes kept earlier (`LoadResult.sources`), named and resolved as the files
+    they were read from: a broken file's last good version, for a daemon that restarted
+    while it is broken. Rules between files were checked when the bytes were good."""
+    units = []
+    for file, texts in sorted(saved.items()):
+        overlay = next((name for name in texts if name != file), None)
+        units.append(_Unit(file, Path(file), (overlay, Path(overlay)) if overlay else None,
+                           raw=dict(texts)))
+    return _load_units(units, environ, [], probe_kinds, cross_file=False)
+
+
+def _load_units(units: list[_Unit], environ: Mapping[str, str], stray: list[Problem],
+                probe_kinds: frozenset[str], *, cross_file: bool = True) -> LoadResult:
     for unit in units:
         try:
             _load_unit(unit, environ, probe_kinds)
@@ -86,7 +106,8 @@ def load_paths(paths: Sequence[Path], environ: Mapping[str, str],
             log.exception("internal error while loading %s", unit.file)
             unit.problems.append(Problem(unit.file, 1, 1,
                                          f"internal error while loading this file: {exc!r}"))
-    _cross_file(units)
+    if cross_file:
+        _cross_file(units)
     problems = stray + [p for u in units for p in u.problems]
     invalid = {p.file for p in problems}
     for unit in units:
@@ -97,7 +118,8 @@ def load_paths(paths: Sequence[Path], environ: Mapping[str, str],
     workspaces = {u.file: u.spec for u in units if u.spec is not None and not u.problems}
     problems.sort(key=lambda p: (p.file, p.line, p.column))
     env_files = frozenset(f for u in units for f in u.env_files)
-    return LoadResult(workspaces, tuple(problems), frozenset(invalid), env_files)
+    sources = {u.file: u.raw for u in units if u.file in workspaces}
+    return LoadResult(workspaces, tuple(problems), frozenset(invalid), env_files, sources)
 
 
 def _units(paths: Sequence[Path], stray: list[Problem]) -> list[_Unit]:
@@ -199,7 +221,10 @@ def _read(unit: _Unit) -> Document | None:
     docs = []
     for shown, path in [(unit.file, unit.path), *([unit.overlay] if unit.overlay else [])]:
         try:
-            doc = read_document(path, shown)
+            raw = unit.raw.get(shown)
+            if raw is None:
+                raw = unit.raw[shown] = read_limited(path, shown)
+            doc = parse_document(raw, shown)
         except ConfigError as exc:
             unit.problems.extend(exc.problems)
             if path == unit.path:

@@ -82,6 +82,11 @@ def resolve_workspace(doc: Document, environ: Mapping[str, str],
     processes named in `skip` (schema-invalid ones) are left out."""
     data: dict[str, Any] = doc.data if isinstance(doc.data, dict) else {}
     ctx = _File(doc, environ)
+    nul = _first_nul(data, ())
+    if nul is not None:  # no argv, environment or path can carry one: Popen would refuse it
+        return Resolved(None, [ctx.fail(nul, "contains a NUL character (\\0), which no "
+                                             "program argument, environment variable or "
+                                             "path can hold").problem])
     try:
         base_env = _workspace_env(ctx, data)
         cwd = _directory(ctx, data.get("cwd"), ("cwd",), os.path.dirname(doc.file) or ".")
@@ -109,6 +114,25 @@ def resolve_workspace(doc: Document, environ: Mapping[str, str],
     return Resolved(spec, [], ctx.env_files)
 
 
+def _first_nul(value: object, path: YamlPath) -> YamlPath | None:
+    """Where the document first holds a string (value or key) with a NUL in it."""
+    if isinstance(value, str):
+        return path if "\0" in value else None
+    items: list[tuple[str | int, object]] = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(key, str) and "\0" in key:
+                return (*path, key)
+            items.append((key, item))
+    elif isinstance(value, list):
+        items = list(enumerate(value))
+    for key, item in items:
+        found = _first_nul(item, (*path, key))
+        if found is not None:
+            return found
+    return None
+
+
 def hooks(on: object) -> tuple[EventHook, ...]:
     """`on:` of a schema-valid document: a string runs through /bin/sh -c, a list is argv."""
     if not isinstance(on, dict):
@@ -134,6 +158,8 @@ def _read_env_file(ctx: _File, entry: str, path: YamlPath) -> dict[str, str]:
     ctx.env_files.append(os.path.abspath(target))  # a missing one too: creating it is a change
     try:
         text = read_limited(Path(target), target).decode("utf-8")
+        if "\0" in text:
+            raise ctx.fail(path, f"env file {target} contains a NUL character (\\0)")
         pairs = parse_env_file(text, ctx.environ)
     except ConfigError as exc:
         raise ctx.fail(path, f"env file {target}: {exc.problems[0].message}") from None

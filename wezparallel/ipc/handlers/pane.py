@@ -192,7 +192,7 @@ def _workspace_ids(d: Daemon, workspace: str) -> list[str]:
 
 async def _capture(d: Daemon, params: dict[str, Any]) -> dict[str, Any]:
     pid = resolve_one(d, p.string(params, "id"))
-    lines = int(p.number(params, "lines", DEFAULT_LINES))
+    lines = p.count(params, "lines", DEFAULT_LINES)
     backend = d.supervisor.backend_of(pid)
     handle = _last_pane(d, pid)
     if isinstance(backend, PaneBackend) and handle is not None and handle.pane is not None:

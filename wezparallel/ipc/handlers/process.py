@@ -16,7 +16,7 @@ DEFAULT_TIMEOUT = 30.0  # seconds a start/stop/restart waits for its outcome
 
 def handlers(d: Daemon) -> dict[str, Callable[[dict[str, Any]], Awaitable[Any]]]:
     async def status(params: dict[str, Any]) -> Any:
-        patterns = params.get("patterns") or None
+        patterns = p.optional_strings(params, "patterns")
         if d.metrics is not None:
             d.metrics.watched()  # a person or script reading CPU and memory columns
         return status_object(d, patterns)
@@ -74,7 +74,7 @@ async def _logs(d: Daemon, params: dict[str, Any]) -> Any:
     single = "id" in params
     ids = ([resolve_one(d, p.string(params, "id"))] if single
            else resolve_ids(d, p.ids(params) if "ids" in params else ["all"]))
-    lines = int(p.number(params, "lines", 50))
+    lines = p.count(params, "lines", 50)
     if not params.get("follow"):
         if single:
             return {"id": ids[0], "lines": await resolved(_recent(d, ids[0], lines, None))}

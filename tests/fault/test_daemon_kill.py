@@ -1,0 +1,78 @@
+"""Issue 16.2: SIGKILL the daemon at random points of start, reload, shutdown and stop
+(subprocess backend); afterwards every process runs exactly once (or stays stopped, after a
+stop), and `shutdown` leaves none behind."""
+
+from __future__ import annotations
+
+import random
+import signal
+import subprocess
+
+import pytest
+
+from tests.fault.chaos import (
+    Fleet,
+    census,
+    kill_when,
+    live_count,
+    pick,
+    restart_and_settle,
+    trials,
+)
+from tests.support import DaemonProcess, retry_until, script
+
+SIZE = 24
+
+
+def shutdown_and_count_orphans(d: DaemonProcess, fleet: Fleet) -> None:
+    assert d.ctl("shutdown").returncode == 0, d.daemon_log()[-3000:]
+    assert d.proc is not None
+    d.proc.wait(60)
+    assert census(fleet.mark) == {}, "orphans after shutdown"
+
+
+def kill_mid(verb: list[str], d: DaemonProcess, fleet: Fleet, stopped: int) -> None:
+    """Ask for a shutdown or stop and SIGKILL the daemon once `stopped` processes are gone."""
+    with subprocess.Popen([script("wezparctl"), "--socket", str(d.socket), *verb],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as ctl:
+        retry_until(lambda: live_count(fleet.mark) <= SIZE - stopped, 60, 0.002,
+                    f"{stopped} processes stopped")
+        d.kill(signal.SIGKILL)
+        ctl.wait(30)  # it loses its daemon mid-call
+
+
+@pytest.mark.timeout(60 + 25 * trials(3))  # `make chaos` raises the number of trials
+def test_a_daemon_killed_mid_start_reload_or_shutdown_loses_and_duplicates_nothing(
+        daemon_factory) -> None:
+    seed = random.randrange(1 << 30)
+    rng = random.Random(seed)
+    fleet = Fleet(SIZE)
+    d = daemon_factory(fleet.conf(), watch=False)
+    kills = trials(3)
+    for _ in range(kills):  # killed while starting the fleet from scratch
+        d.start(wait=False)
+        kill_when(d, fleet, pick(rng, SIZE))
+        restart_and_settle(d, fleet)
+        shutdown_and_count_orphans(d, fleet)
+    d.start()
+    retry_until(lambda: fleet.settled(d), 60, 0.1, "the first fleet")
+    for _ in range(kills):  # killed while a reload replaces every process
+        fleet.generation += 1
+        fleet.write(d)
+        assert d.ctl("reload").returncode == 0
+        kill_when(d, fleet, pick(rng, SIZE))
+        restart_and_settle(d, fleet)
+    for _ in range(kills):  # killed in the middle of a shutdown: the next daemon goes on
+        kill_mid(["shutdown"], d, fleet, pick(rng, SIZE))
+        restart_and_settle(d, fleet)
+    for _ in range(kills):  # killed while stopping them all: the user's stop holds
+        kill_mid(["stop", "fault"], d, fleet, pick(rng, SIZE))
+        d.start()
+        retry_until(lambda: not census(fleet.mark) and all(
+            p["state"] == "STOPPED" for p in d.status()["processes"]), 60, 0.1,
+            "every process stopped, none restarted")
+        assert d.ctl("start", "fault").returncode == 0
+        retry_until(lambda: fleet.settled(d), 60, 0.1, "the fleet started again")
+    shutdown_and_count_orphans(d, fleet)
+    print(f"\ndaemon kills (seed {seed}): {kills} each mid-start, mid-reload, mid-shutdown "
+          f"and mid-stop, {SIZE} processes each; lost 0, duplicated 0, orphaned 0")
