@@ -19,10 +19,11 @@ def test_a_dying_reconcile_loop_ends_the_daemon_with_an_error(
     daemon = Daemon(DaemonSettings(paths, backend="subprocess", metrics=None),
                     factories={"subprocess": MemoryBackend})
 
-    async def broken() -> None:
+    async def broken(**_: object) -> None:
         raise RuntimeError("a bug in the loop")
 
-    daemon.supervisor.reconcile = broken  # type: ignore[method-assign]
+    # what the loop task runs on each wake (the reconcile pass)
+    daemon.supervisor._reconcile = broken  # type: ignore[method-assign]
 
     async def scenario() -> None:
         daemon.supervisor.wake()
