@@ -6,14 +6,20 @@ CLI shows in the page without a reload. No agents: tasks wait in todo, people mo
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-from tests.support import DaemonProcess, retry_until
-from tests.web.kit import conf, sleeper, start_dashboard
+import pytest
+
+from tests.support import DaemonProcess, make_repo, retry_until
+from tests.web.kit import DASHBOARD, conf, sleeper, start_dashboard
 
 Factory = Callable[..., DaemonProcess]
 PageFor = Callable[..., Any]
+STUB = Path(__file__).resolve().parents[1] / "fakes" / "claude_stub.py"
 
 
 def _tasks(d: DaemonProcess) -> dict[str, dict[str, Any]]:
@@ -116,3 +122,47 @@ def test_a_move_made_with_the_cli_shows_in_the_page_without_a_reload(
     retry_until(lambda: _column_of(page, tid) is None, 10, 0.05, "a cancelled card leaves")
     assert "1 cancelled" in page.inner_text("#cancelled")
     assert page.evaluate("window.__unreloaded === true"), "the page was reloaded"
+
+
+def test_an_agents_card_shows_its_activity_then_its_diff_in_review_and_merges(
+        daemon_factory: Factory, page_for: PageFor, monkeypatch: pytest.MonkeyPatch) -> None:
+    for var in ("WEZTERM_PANE", "WEZTERM_UNIX_SOCKET", "TMUX", "TMUX_PANE", "DISPLAY"):
+        monkeypatch.delenv(var, raising=False)
+    d = daemon_factory(backend="tmux", extra=DASHBOARD)
+    try:
+        repo = make_repo(d.root)
+        binary = d.root / "claude"
+        binary.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{STUB}" "$@"\n')
+        binary.chmod(0o755)
+        agent = {"claude": {"binary": str(binary)}, "cwd": str(repo), "start_secs": 0,
+                 "worktree": True, "env": {"CLAUDE_CONFIG_DIR": str(d.root / "claude-config")}}
+        (d.conf / "ws.yaml").write_text(conf({"a": agent}, backend="tmux") +
+                                        "dispatch: auto\n")
+        d.start()
+        assert d.ctl("wait", "ws:a", "--until", "idle", "--timeout", "60").returncode == 0
+        page = page_for(d)
+        page.click('#tabs button[data-tab="tasks"]')
+        out = d.ctl("task", "add", "Write the notes", "--body", "sleep:3 commit:notes.txt",
+                    "--json")
+        tid = json.loads(out.stdout)["id"]
+        _wait_column(page, tid, "doing")
+        card = f'#board .card[data-id="{tid}"]'
+        retry_until(lambda: "on ws:a · busy" in page.inner_text(f"{card} .agent"), 10, 0.05,
+                    "the agent and its activity on the card")
+        _wait_column(page, tid, "review")
+        task = _tasks(d)[tid]
+        assert page.inner_text(f"{card} .agent") == "by ws:a"
+        assert f"busy {int(task['busy_seconds'])}s" in page.inner_text(f"{card} .time")
+        page.click(f'{card} button[data-action="diff"]')
+        diff = page.wait_for_selector('#diff-text:has-text("+++ b/notes.txt")')
+        assert f"+edit by {task['session_id']}" in diff.inner_text()
+        page.keyboard.press("Escape")
+        page.wait_for_selector("#diff-dialog", state="hidden")
+        page.click(f'{card} button[data-action="merge"]')
+        retry_until(lambda: _tasks(d)[tid]["status"] == "done", 30, 0.1, "merged: done")
+        _wait_column(page, tid, "done")
+        assert (repo / "notes.txt").read_text() == f"edit by {task['session_id']}\n"
+    finally:
+        d.stop()
+        subprocess.run(["tmux", "-S", str(d.state / "tmux.sock"), "kill-server"],
+                       capture_output=True, timeout=30)
