@@ -166,3 +166,15 @@ def test_an_agents_card_shows_its_activity_then_its_diff_in_review_and_merges(
         d.stop()
         subprocess.run(["tmux", "-S", str(d.state / "tmux.sock"), "kill-server"],
                        capture_output=True, timeout=30)
+
+
+def test_the_filter_box_narrows_the_cards(daemon_factory: Factory, page_for: PageFor) -> None:
+    d, page = _board(daemon_factory, page_for)
+    ids = [json.loads(d.ctl("task", "add", title, "--json").stdout)["id"]
+           for title in ("Fix the parser", "Write the docs", "Fix the login")]
+    for tid in ids:
+        _wait_column(page, tid, "todo")
+    page.fill("#filter", "fix the")
+    cards = "els => els.map(e => e.dataset.id)"
+    retry_until(lambda: sorted(page.eval_on_selector_all("#board .card", cards)) ==
+                [ids[0], ids[2]], 5, 0.05, "only the two fixes")

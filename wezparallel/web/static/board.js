@@ -64,7 +64,7 @@ for (const status of COLUMNS) {
 // --- drawing -------------------------------------------------------------------------------
 
 function draw() {
-  const shown = [...store.tasks.values()].filter((t) => COLUMNS.includes(t.status));
+  const shown = [...store.tasks.values()].filter((t) => COLUMNS.includes(t.status) && matches(t));
   const byStatus = new Map(COLUMNS.map((s) => [s, []]));
   for (const t of shown) byStatus.get(t.status).push(t);
   for (const [id, card] of cards) if (!shown.some((t) => t.id === id)) { card.li.remove(); cards.delete(id); }
@@ -83,6 +83,13 @@ function draw() {
   fillChoices();
 }
 
+// The header's filter box narrows the cards too: id, title, workspace, agent, status.
+function matches(t) {
+  const q = document.querySelector("#filter").value.trim().toLowerCase();
+  return !q || [t.id, t.title, t.workspace, t.agent, t.to, t.status].filter(Boolean).join(" ")
+    .toLowerCase().includes(q);
+}
+
 function idNum(t) { return Number(t.id.slice(1)); }
 
 function updateCard(t) {
@@ -95,6 +102,7 @@ function updateCard(t) {
   setText(p.agent, agentLine(t));
   const proc = t.agent ? store.procs.get(t.agent) : null;
   p.agent.dataset.activity = proc && t.status === "doing" ? proc.activity ?? "" : "";
+  card.li.classList.toggle("waiting", p.agent.dataset.activity === "waiting");
   setText(p.time, timeLine(t));
   setText(p.why, [t.reason, t.note ? `note: ${t.note}` : ""].filter(Boolean).join(" · "));
   p.why.hidden = !p.why.textContent;
