@@ -1,7 +1,9 @@
 """The task board in Debian's chromium under Playwright, against a real daemon: a task added
 in the page is on the daemon's board (the CLI lists it), a card dragged to another column (or
 moved from its select, by keyboard) is moved there for the CLI too, and a move made with the
-CLI shows in the page without a reload. No agents: tasks wait in todo, people move them."""
+CLI shows in the page without a reload. Most tests have no agent (tasks wait in todo and
+people move them); one runs the Claude stand-in in a worktree for the doing card's activity,
+the review card's diff and its merge button."""
 
 from __future__ import annotations
 
