@@ -100,8 +100,8 @@ describe('plugin/init.lua as WezTerm loads it', function()
     end)
 
   it('falls back to plugin_dir from plugin.list() (WezTerm 20240127 on)', function()
-    fake.plugin_dirs = { { url = 'https://github.com/wezparallel/wezparallel', component = COMPONENT,
-      plugin_dir = plugins .. '/' .. COMPONENT } }
+    fake.plugin_dirs = { { url = 'https://github.com/wezparallel/wezparallel',
+      component = COMPONENT, plugin_dir = plugins .. '/' .. COMPONENT } }
     package.path = '/nonexistent/?.lua'
     local ok, mod, path = without_debug(function() return dofile('../plugin/init.lua') end)
     assert.is_true(ok, tostring(mod))

@@ -48,12 +48,12 @@ async def round_trips(backend: TmuxBackend, handles: list, rounds: int = 20) -> 
     for i in range(rounds):
         h = handles[i % len(handles)]
         t0 = time.perf_counter()
-        backend.paste([h], f"ping{i}", bracket=False)
-        backend.press_enter([h])
+        await backend.paste([h], f"ping{i}", bracket=False)
+        await backend.press_enter([h])
         sends.append(time.perf_counter() - t0)
         while True:
             t1 = time.perf_counter()
-            text = backend.capture(h, 20)
+            text = await backend.capture(h, 20)
             captures.append(time.perf_counter() - t1)
             if f"got: ping{i}" in text:
                 break

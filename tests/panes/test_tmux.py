@@ -6,16 +6,17 @@ import asyncio
 import os
 import signal
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
-from tests.panes.conftest import Box, Exits
+from tests.panes.conftest import Box, Exits, processes_mentioning
 from tests.support import pid_alive
 from wezparallel.backends.base import Handle
 from wezparallel.backends.tmux import TmuxBackend
-from wezparallel.errors import SpawnError
-from wezparallel.spec.model import Layout, PaneSpec
+from wezparallel.errors import BackendError, SpawnError
+from wezparallel.spec.model import ClaudeSpec, Layout, PaneSpec
 
 LOOP = "while read l; do echo \"got: $l\"; done"
 
@@ -113,7 +114,7 @@ def test_normal_exit_code_is_reported_and_the_dead_pane_stays(box: Box) -> None:
     handle, info = run(scenario)
     assert (info.code, info.signal, info.known) == (3, None, True)
     assert pane_state(box, handle.pane or "")[0] == "1"
-    assert "bye" in backend.capture(handle, 20)
+    assert "bye" in run(lambda: backend.capture(handle, 20))
     assert "bye" in box.log("x").read_text()  # pipe-pane copied the output
 
 
@@ -150,7 +151,7 @@ async def wait_child(backend: TmuxBackend, handle: Handle) -> int:
 
 async def wait_text(backend: TmuxBackend, handle: Handle, text: str) -> str:
     for _ in range(1000):
-        screen = backend.capture(handle, 50)
+        screen = await backend.capture(handle, 50)
         if text in screen:
             return screen
         await asyncio.sleep(0.01)
@@ -186,14 +187,14 @@ def test_paste_enter_then_capture_round_trip(box: Box) -> None:
         h = await backend.spawn(box.spec("echo", "sh", "-c", LOOP), ("sh", "-c", LOOP),
                                 box.log("echo"))
         await wait_child(backend, h)
-        backend.paste([h], "hello pane", bracket=False)
-        backend.press_enter([h])
+        await backend.paste([h], "hello pane", bracket=False)
+        await backend.press_enter([h])
         for _ in range(500):
-            text = backend.capture(h, 10)
+            text = await backend.capture(h, 10)
             if "got: hello pane" in text:
                 return text
             await asyncio.sleep(0.01)
-        return backend.capture(h, 10)
+        return await backend.capture(h, 10)
 
     assert "got: hello pane" in run(scenario)
 
@@ -205,16 +206,16 @@ def test_paste_without_enter_types_but_does_not_submit(box: Box) -> None:
         h = await backend.spawn(box.spec("echo", "sh", "-c", LOOP), ("sh", "-c", LOOP),
                                 box.log("echo"))
         await wait_child(backend, h)
-        backend.paste([h], "half", bracket=False)
+        await backend.paste([h], "half", bracket=False)
         await asyncio.sleep(0.3)
-        before = backend.capture(h, 10)
-        backend.paste([h], " done", bracket=False)
-        backend.press_enter([h])
+        before = await backend.capture(h, 10)
+        await backend.paste([h], " done", bracket=False)
+        await backend.press_enter([h])
         for _ in range(500):
-            if "got: half done" in backend.capture(h, 10):
+            if "got: half done" in await backend.capture(h, 10):
                 break
             await asyncio.sleep(0.01)
-        return before, backend.capture(h, 10)
+        return before, await backend.capture(h, 10)
 
     before, after = run(scenario)
     assert "half" in before and "got:" not in before
@@ -228,11 +229,11 @@ def test_broadcast_reaches_every_pane_of_the_workspace(box: Box) -> None:
         hs = await spawn_n(backend, box, 3, Layout.TILED, "sh", "-c", LOOP)
         for h in hs:
             await wait_child(backend, h)
-        backend.paste(hs, "all hands", bracket=False)
-        backend.press_enter(hs)
+        await backend.paste(hs, "all hands", bracket=False)
+        await backend.press_enter(hs)
         texts: list[str] = []
         for _ in range(500):
-            texts = [backend.capture(h, 10) for h in hs]
+            texts = [await backend.capture(h, 10) for h in hs]
             if all("got: all hands" in t for t in texts):
                 break
             await asyncio.sleep(0.01)
@@ -295,7 +296,7 @@ def test_close_kills_its_own_server_only_when_nothing_runs(box: Box) -> None:
         assert again.adopt(h)
         await again.stop(h, signal.SIGTERM, 10)
         await again.close()
-        return still, again.server.alive()
+        return still, await again.server.alive()
 
     still, alive_after = run(scenario)
     assert still.split() == ["wezparallel-ws"]
@@ -318,14 +319,14 @@ def test_a_missing_program_or_directory_is_a_spawn_error_before_any_pane(box: Bo
 
     messages = run(scenario)
     assert "no-such-program-xyz" in messages[0] and "nope" in messages[1]
-    assert not backend.server.alive()
+    assert not run(backend.server.alive)
 
 
 def test_apply_layout_rearranges_a_running_workspace(box: Box) -> None:
     backend = make(box)
     run(lambda: spawn_n(backend, box, 4, Layout.COLUMNS))
     assert CHECKS[Layout.COLUMNS](geometry(box))
-    backend.apply_layout("ws", Layout.ROWS)
+    run(lambda: backend.apply_layout("ws", Layout.ROWS))
     assert CHECKS[Layout.ROWS](geometry(box))
 
 
@@ -338,3 +339,111 @@ def test_attach_argv_targets_the_pane_on_our_socket(box: Box) -> None:
                        "-t", "=wezparallel-ws"]
     inside = backend.attach(h, {"TMUX": f"{box.socket},123,0"})
     assert inside[-3:] == ["switch-client", "-t", "%3"] and inside[0] == "tmux"
+
+
+LEAVES = ("{nap} 600 & (setsid {nap} 601 &) & setsid {nap} 602 & "
+          "sleep 0.3; echo left; exit 3")
+
+
+def test_what_the_program_leaves_behind_ends_with_it(box: Box) -> None:
+    """A background job, a double fork into its own session and a `setsid` child: all gone
+    by the time the exit is reported (the wrapper is their subreaper)."""
+    exits = Exits()
+    backend = make(box, exits)
+    nap = box.root / "nap"
+    nap.symlink_to("/bin/sleep")  # argv[0] names the box: every nap is findable
+    script = LEAVES.format(nap=nap)
+
+    async def scenario() -> tuple[Any, list[int]]:
+        h = await backend.spawn(box.spec("leaver", "sh", "-c", script), ("sh", "-c", script),
+                                box.log("leaver"))
+        info = await exits.wait(h)
+        return info, processes_mentioning(str(nap))
+
+    info, left = run(scenario)
+    assert info.code == 3
+    assert left == []
+
+
+def window_of(box: Box) -> dict[str, tuple[str, int, int, int, int]]:
+    """pane id -> (window name, left, top, width, height)."""
+    out = box.tmux("list-panes", "-a", "-F", "#{pane_id} #{window_name} #{pane_left} "
+                   "#{pane_top} #{pane_width} #{pane_height}")
+    rows = (line.split() for line in out.splitlines())
+    return {r[0]: (r[1], int(r[2]), int(r[3]), int(r[4]), int(r[5])) for r in rows}
+
+
+@pytest.mark.parametrize("layout", [Layout.MAIN_LEFT, Layout.MAIN_TOP])
+def test_in_main_layouts_the_agent_takes_the_main_pane_with_its_size(
+        box: Box, layout: Layout) -> None:
+    backend = make(box)
+    agent = replace(box.spec("agent", "sleep", "30", layout=layout, pane=PaneSpec(size="60%")),
+                    claude=ClaudeSpec())
+    specs = [box.spec("web", "sleep", "30", layout=layout),
+             agent, box.spec("db", "sleep", "30", layout=layout)]
+    handles = run(lambda: spawn_specs(backend, box, specs))
+    panes = window_of(box)
+    main = panes[handles[1].pane or ""]
+    assert main[1:3] == (0, 0), panes
+    if layout == Layout.MAIN_LEFT:
+        assert main[4] == 50 and 119 <= main[3] <= 121, panes
+    else:
+        assert main[3] == 200 and 29 <= main[4] <= 31, panes
+    others = [panes[h.pane or ""] for h in (handles[0], handles[2])]
+    assert all(o[1:3] != (0, 0) for o in others)
+
+
+def test_a_retired_pane_leaves_the_layout_keeps_its_screen_and_comes_back(box: Box) -> None:
+    exits = Exits()
+    backend = make(box, exits)
+    command = ("sh", "-c", "echo I-was-here; exec sleep 30")
+    specs = [box.spec(f"p{i}", *command, layout=Layout.COLUMNS) for i in range(3)]
+
+    async def scenario() -> tuple[dict[str, Any], str, dict[str, Any], Handle]:
+        hs = await spawn_specs(backend, box, specs)
+        await wait_text(backend, hs[1], "I-was-here")
+        await backend.stop(hs[1], signal.SIGTERM, 10)
+        await exits.wait(hs[1])
+        await backend.retire("ws:p1", gone=False)
+        parked = window_of(box)
+        text = await backend.capture(hs[1], 10)
+        again = await backend.spawn(specs[1], command, box.log("p1"))
+        return parked, text, window_of(box), again
+
+    parked, text, after, again = run(scenario)
+    live = sorted(v for v in parked.values() if v[0] != "stopped")
+    assert len(live) == 2 and all(99 <= w <= 100 for _, _, _, w, _ in live), parked
+    assert [v[0] for v in parked.values()].count("stopped") == 1
+    assert "I-was-here" in text
+    assert len(after) == 3 and all(v[0] == "ws" for v in after.values()), after
+    assert near([w for *_, w, _ in after.values()]) and again.pane in after
+
+
+def test_a_start_given_up_on_a_stopped_server_never_runs_later(box: Box) -> None:
+    """The server gets the start's command once it runs again, after we gave up on it: the
+    pane it then makes finds no launch file, so the program does not run behind our back."""
+    backend = TmuxBackend(Exits(), socket_path=box.socket, state_dir=box.state, timeout=0.5)
+    marker = box.root / "ran"
+
+    async def scenario() -> BackendError:
+        await backend.spawn(box.spec("first", "sleep", "30"), ("sleep", "30"), box.log("first"))
+        server = int(box.tmux("display-message", "-p", "#{pid}"))
+        os.kill(server, signal.SIGSTOP)
+        try:
+            with pytest.raises(BackendError) as err:
+                await backend.spawn(box.spec("late", "touch", str(marker)),
+                                    ("touch", str(marker)), box.log("late"))
+        finally:
+            os.kill(server, signal.SIGCONT)
+        # one round trip: the server has handled what the timed-out client sent before it
+        for _ in range(1500):
+            late = [r for r in await backend.list_panes() if r.owner == "ws:late"]
+            if all(r.dead for r in late):  # a late pane's wrapper found nothing and ended
+                break
+            await asyncio.sleep(0.01)
+        return err.value
+
+    err = run(scenario)
+    assert "no answer within 0.5s" in str(err)
+    assert not marker.exists()
+    assert list((box.state / "panes" / "ws").glob("*.launch")) == []

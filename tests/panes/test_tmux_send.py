@@ -6,6 +6,8 @@ ends a command at an argument's final `;`, so `set-buffer -- "ls;"` used to past
 
 from __future__ import annotations
 
+import asyncio
+
 from tests.panes.conftest import Box, Exits
 from tests.panes.recorder import Recorder
 from wezparallel.backends.base import Handle
@@ -23,8 +25,8 @@ def test_an_agents_prompt_is_one_bracketed_paste_then_enter_alone(box: Box) -> N
     rec = Recorder(box, "plain")
     backend = _backend(box)
     h = Handle("ws:agent", rec.pid, "tmux", pane="%0")
-    backend.paste([h], "first\nsecond;\x1b[201~ third;", bracket=True)
-    backend.press_enter([h])
+    asyncio.run(backend.paste([h], "first\nsecond;\x1b[201~ third;", bracket=True))
+    asyncio.run(backend.press_enter([h]))
     want = b"\x1b[200~first\nsecond; third;\x1b[201~\r"
     assert rec.received(want) == want
 
@@ -34,7 +36,7 @@ def test_other_text_is_pasted_as_tmux_pastes_for_a_person(box: Box) -> None:
     rec = Recorder(box, "bracketed")
     backend = _backend(box)
     h = Handle("ws:dev", rec.pid, "tmux", pane="%0")
-    backend.paste([h], "make\ntest;", bracket=False)
+    asyncio.run(backend.paste([h], "make\ntest;", bracket=False))
     want = b"\x1b[200~make\rtest;\x1b[201~"
     assert rec.received(want) == want
 
@@ -42,7 +44,8 @@ def test_other_text_is_pasted_as_tmux_pastes_for_a_person(box: Box) -> None:
 def test_plain_text_to_a_program_that_asked_for_nothing(box: Box) -> None:
     rec = Recorder(box, "plain")
     backend = _backend(box)
-    backend.paste([Handle("ws:dev", rec.pid, "tmux", pane="%0")], "ls;", bracket=False)
+    asyncio.run(backend.paste([Handle("ws:dev", rec.pid, "tmux", pane="%0")], "ls;",
+                              bracket=False))
     assert rec.received(b"ls;") == b"ls;"
 
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -21,6 +23,9 @@ from wezparallel.backends.wrapper import (
     check_startable,
     read_status,
     tail_lines,
+    withdraw_launch,
+    wrapper_command,
+    write_launch,
 )
 from wezparallel.errors import SpawnError
 from wezparallel.plan.lifecycle import ExitInfo
@@ -163,3 +168,53 @@ def test_log_tail_drops_terminal_escapes(tmp_path: Path) -> None:
     log.write_bytes(b"one\r\n\x1b[1;32mtwo\x1b[0m\r\n\x1b]0;title\x07three\n")
     assert tail_lines(log, 2) == ["two", "three"]
     assert tail_lines(tmp_path / "none.log", 5) == []
+
+
+def launch(tmp_path: Path, argv: tuple[str, ...], env: tuple[tuple[str, str], ...] = (),
+           cwd: str | None = None) -> tuple[Path, subprocess.Popen[bytes]]:
+    status = tmp_path / "s.json"
+    path = write_launch(status, argv, env, cwd)
+    return path, subprocess.Popen(wrapper_command(path), stdin=subprocess.DEVNULL,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def test_a_launch_file_gives_exact_argv_env_and_cwd_and_is_gone_once_read(
+        tmp_path: Path) -> None:
+    odd = tmp_path / "d;#(x) 'q\n"
+    odd.mkdir()
+    env = (("V", "a;"), ("W", "#(touch x)"), ("EMPTY", ""), ("EQ", "a=b"))
+    code = ("import json, os, sys; print(json.dumps([sys.argv[1:], os.getcwd(), "
+            "[os.environ.get(k) for k in ('V', 'W', 'EMPTY', 'EQ')]]))")
+    argv = (sys.executable, "-c", code, "{}", ";", "", "\\;", "é\n")
+    path, proc = launch(tmp_path, argv, env, str(odd))
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert json.loads(out) == [list(argv[3:]), str(odd), ["a;", "#(touch x)", "", "a=b"]]
+    assert not path.exists()
+    assert read_status(tmp_path / "s.json").exit_info() == ExitInfo(code=0)  # type: ignore[union-attr]
+
+
+def test_a_withdrawn_launch_file_runs_nothing(tmp_path: Path) -> None:
+    marker = tmp_path / "ran"
+    path = write_launch(tmp_path / "s.json", ("touch", str(marker)))
+    withdraw_launch(path)
+    proc = subprocess.Popen(wrapper_command(path), stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    code, err = finish(proc)
+    assert code == 2 and b"cannot read the launch file" in err
+    assert not marker.exists() and not (tmp_path / "s.json").exists()
+
+
+def test_a_nul_cannot_be_launched(tmp_path: Path) -> None:
+    with pytest.raises(SpawnError, match="NUL"):
+        write_launch(tmp_path / "s.json", ("echo", "a\0b"))
+    with pytest.raises(SpawnError, match="NUL"):
+        write_launch(tmp_path / "s.json", ("echo",), (("K", "a\0b"),))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_missing_working_directory_is_127_with_a_message(tmp_path: Path) -> None:
+    _path, proc = launch(tmp_path, ("true",), cwd=str(tmp_path / "nope"))
+    code, err = finish(proc)
+    assert code == 127 and err.startswith(b"wezparallel: cannot enter ")

@@ -4,6 +4,7 @@ that says nothing but its status."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import socket
@@ -334,3 +335,31 @@ def test_a_malformed_message_is_answered_and_the_socket_goes_on(site: Site) -> N
     assert [m["error"]["message"] for m in got[:2]] == [
         "not JSON", "a call needs an id (a number or a string)"]
     assert got[2]["type"] == "reply" and got[2]["id"] == 7 and got[2]["result"]["pong"]
+
+
+def test_a_page_that_never_answers_does_not_hold_up_the_daemons_stop(
+        daemon_factory: Factory) -> None:
+    """aiohttp waits a minute for open connections by default; a stopping daemon gives them
+    seconds (the reconnect browser test hit the minute now and then)."""
+    import signal
+    import time
+
+    d, site = start_dashboard(daemon_factory, {"ws.yaml": conf({"a": sleeper()})})
+    headers = {"Authorization": f"Bearer {site.token}"}
+
+    async def scenario() -> float:
+        async with aiohttp.ClientSession() as session, \
+                session.ws_connect(f"{site.base}ws", headers=headers) as ws:
+            await ws.receive_json(timeout=15)  # the snapshot: the session is up
+            await ws.send_json({"id": 1, "method": "logs",  # a live stream, as the page opens
+                                "params": {"id": "ws:a", "lines": 5, "follow": True}})
+            await asyncio.sleep(0.5)
+            assert d.proc is not None
+            start = time.monotonic()
+            d.proc.send_signal(signal.SIGTERM)
+            while d.proc.poll() is None and time.monotonic() - start < 30:
+                await asyncio.sleep(0.05)  # never reading: the close frame goes unanswered
+            return time.monotonic() - start
+
+    took = run_async(scenario())
+    assert took < 10, f"the daemon took {took:.1f}s to stop"

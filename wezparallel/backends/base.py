@@ -8,10 +8,11 @@ never discovered by a polling interval in the runtime.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import inspect
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from wezparallel.plan.lifecycle import ExitInfo
 from wezparallel.spec.model import ProcessSpec
@@ -67,8 +68,22 @@ class Backend(Protocol):
         """Watch a process started by an earlier daemon; False when it is gone or the pid now
         belongs to another process."""
 
-    def read_output(self, handle: Handle | None, log_path: Path, lines: int) -> list[str]:
-        """The last `lines` lines the process printed."""
+    def read_output(self, handle: Handle | None, log_path: Path,
+                    lines: int) -> list[str] | Awaitable[list[str]]:
+        """The last `lines` lines the process printed (awaitable where a terminal server
+        is asked: see `resolved`)."""
 
     async def close(self, *, leave_running: bool = False) -> None:
         """Release watchers (and, for pane backends, sessions that are now empty)."""
+
+
+T = TypeVar("T")
+
+
+async def resolved(value: T | Awaitable[T]) -> T:
+    """A backend method's answer, given at once or awaitable. Backends that ask an outside
+    program (tmux) answer asynchronously, so a hung program never blocks the event loop;
+    callers take both forms through this one function."""
+    if inspect.isawaitable(value):
+        return await value
+    return value

@@ -4,7 +4,9 @@ split decision, for tmux and for WezTerm. Pure: the backends hand in what they o
 Rules, the same for both terminals:
 - The first process of a workspace gets the window; every later one splits a pane.
 - A process with a `split`/`size` hint splits the previous process's pane that way, and from
-  then on the workspace keeps hand-made sizes (no preset is re-applied over them).
+  then on the workspace keeps hand-made sizes (no preset is re-applied over them). In tmux's
+  `main-*` layouts a `size` without `split` is the main pane's size instead, and agents are
+  moved first so that one of them holds the main pane.
 - Otherwise the layout decides. tmux has a preset per layout (`select-layout`), re-applied after
   each split so the arrangement converges whatever the order of spawns; the split itself spans
   the whole window (`-f`) so it never runs out of room in a small pane. WezTerm has no presets:
@@ -103,8 +105,49 @@ def parse_size(text: str | None) -> Size | None:
     return Size(int(digits), percent)
 
 
+MAIN_LAYOUTS = frozenset({Layout.MAIN_LEFT, Layout.MAIN_TOP})
+
+
 def hinted(hint: PaneSpec) -> bool:
     return hint.split is not None or hint.size is not None
+
+
+def hand_placed(layout: Layout, hint: PaneSpec) -> bool:
+    """Whether tmux places the pane by its hints rather than by the layout's preset. In
+    `main-*` layouts a `size` alone is the main pane's size, which the preset honours."""
+    if layout in MAIN_LAYOUTS and hint.split is None:
+        return False
+    return hinted(hint)
+
+
+def agents_first_order(layout: Layout, panes: Sequence[str], agents: set[str]) -> list[str]:
+    """The pane order a window should have: in `main-*` layouts the agents first (the first
+    pane is the main one), each group in its current order; other layouts keep the order."""
+    if layout not in MAIN_LAYOUTS:
+        return list(panes)
+    return [p for p in panes if p in agents] + [p for p in panes if p not in agents]
+
+
+def agents_first(layout: Layout, panes: Sequence[str],
+                 agents: set[str]) -> list[tuple[str, str]]:
+    """The `swap-pane -s A -t B` pairs that turn the order `panes` into `agents_first_order`."""
+    current = list(panes)
+    swaps: list[tuple[str, str]] = []
+    for i, want in enumerate(agents_first_order(layout, panes, agents)):
+        if current[i] != want:
+            j = current.index(want)
+            swaps.append((want, current[i]))
+            current[i], current[j] = current[j], current[i]
+    return swaps
+
+
+def main_pane_option(layout: Layout, size: Size | None) -> tuple[str, str] | None:
+    """The tmux window option that gives the main pane of a `main-*` layout its size."""
+    option = {Layout.MAIN_LEFT: "main-pane-width",
+              Layout.MAIN_TOP: "main-pane-height"}.get(layout)
+    if option is None or size is None:
+        return None
+    return option, str(size)
 
 
 def _by_hint(hint: PaneSpec, previous: str) -> Placement:
@@ -119,7 +162,7 @@ def _by_hint(hint: PaneSpec, previous: str) -> Placement:
 def tmux_placement(layout: Layout, hint: PaneSpec, previous: str,
                    workspace_hinted: bool) -> Placement:
     """Where tmux puts a workspace's next pane (not its first)."""
-    if hinted(hint):
+    if hand_placed(layout, hint):
         return _by_hint(hint, previous)
     if workspace_hinted:
         return Placement(previous, _AXIS[layout])

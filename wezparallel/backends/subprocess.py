@@ -7,7 +7,8 @@ can be adopted by the next one.
 
 Exits are events: a pidfd per process on the event loop (see `procwatch`). When a group leader
 ends, what is left of its group is killed at once (before the leader is reaped, while its pid
-cannot be reused), so nothing it started is orphaned.
+cannot be reused), so nothing it started is orphaned; what left the group (`setsid`) is found
+through the daemon being a subreaper and ended too (see `escapees`).
 
 `subprocess.Popen` is used only for its fork/exec (vfork, close_fds, the error pipe that turns a
 failed exec into an exception in the parent). We reap through the pidfd ourselves, so each Popen
@@ -27,7 +28,7 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from wezparallel.backends import logfile, procinfo
+from wezparallel.backends import escapees, logfile, procinfo
 from wezparallel.backends.base import ExitCallback, Handle
 from wezparallel.backends.procwatch import PidWatch
 from wezparallel.errors import OutOfResources, SpawnError, WezparallelError
@@ -119,6 +120,7 @@ class SubprocessBackend:
         handle = watched.handle
         # Still unreaped, so the pid (the group's id) cannot have been reused yet.
         _kill_group(handle.pid, signals.SIGKILL)
+        escapees.end_orphans(handle.id, self._event_loop(), frozenset(self._watched))
         info = watched.watch.reap()
         self._unwatch(handle.pid)
         log.debug("%s: pid %d ended: %s", handle.id, handle.pid, info.describe())
@@ -171,7 +173,7 @@ class SubprocessBackend:
 
 def _fork_exec(spec: ProcessSpec, argv: tuple[str, ...], out: int) -> int:
     """Start `argv` in its own session, stdin from /dev/null, output to `out`; the pid."""
-    env = {**os.environ, **spec.env_dict}
+    env = {**os.environ, **spec.env_dict, escapees.MARKER: spec.id}
     try:
         proc = subprocess.Popen(argv, cwd=spec.cwd, env=env, stdin=subprocess.DEVNULL,
                                 stdout=out, stderr=out, start_new_session=True,

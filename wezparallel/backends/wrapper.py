@@ -24,6 +24,7 @@ from pathlib import Path
 import psutil
 
 from wezparallel.backends.base import ExitCallback, Handle
+from wezparallel.backends.panewrap import LAUNCH_MAGIC
 from wezparallel.errors import SpawnError
 from wezparallel.paths import ensure_private_dir
 from wezparallel.plan.lifecycle import ExitInfo
@@ -36,12 +37,42 @@ _TO_GROUP = (signal.SIGKILL, signal.SIGSTOP, signal.SIGCONT)  # a wrapper cannot
 
 
 def pane_command(status_file: Path, argv: Sequence[str],
-                 env: Sequence[tuple[str, str]] = (), python: str = sys.executable) -> list[str]:
-    """The argv a pane runs. Environment goes through `env K=V` because neither `wezterm cli`
-    nor a long-lived tmux server would otherwise give the pane the spec's variables."""
-    prefix = ["env", *(f"{k}={v}" for k, v in env)] if env else []
-    return [*prefix, python, "-I", "-S", str(PANEWRAP), "--status-file", str(status_file),
-            "--", *argv]
+                 env: Sequence[tuple[str, str]] = (), python: str = sys.executable,
+                 cwd: str | None = None) -> list[str]:
+    """The argv a pane runs: the wrapper and a launch file, nothing the user wrote (see
+    `write_launch`). Environment goes through the file because neither `wezterm cli` nor a
+    long-lived tmux server would otherwise give the pane the spec's variables."""
+    return wrapper_command(write_launch(status_file, argv, env, cwd), python)
+
+
+def wrapper_command(launch_file: Path, python: str = sys.executable) -> list[str]:
+    return [python, "-I", "-S", str(PANEWRAP), "--launch", str(launch_file)]
+
+
+def write_launch(status_file: Path, argv: Sequence[str], env: Sequence[tuple[str, str]] = (),
+                 cwd: str | None = None) -> Path:
+    """Write what the wrapper is to run to a new private file next to the status file; the
+    wrapper deletes it once read. One file per attempt (a random name), so a pane that a hung
+    terminal server starts late never picks up a later attempt's file."""
+    fields = [LAUNCH_MAGIC, str(status_file), cwd or "", str(len(env)),
+              *(f"{k}={v}" for k, v in env), *argv]
+    if any("\0" in f for f in fields):
+        raise SpawnError(f"{status_file.stem}: a NUL character in the command, environment "
+                         "or working directory cannot be passed to a program")
+    path = status_file.with_name(f"{status_file.stem}.{os.urandom(6).hex()}.launch")
+    data = b"\0".join(os.fsencode(f) for f in fields)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    try:
+        os.write(fd, data)
+    finally:
+        os.close(fd)
+    return path
+
+
+def withdraw_launch(launch_file: Path) -> None:
+    """Take back a launch file the wrapper has not read: a start we gave up on (the terminal
+    server did not answer in time) must not run the program when the server wakes up."""
+    launch_file.unlink(missing_ok=True)
 
 
 @dataclass(frozen=True)
@@ -117,6 +148,8 @@ class WrappedProcesses:
         path = self.status_path(process_id)
         ensure_private_dir(path.parent)
         path.unlink(missing_ok=True)
+        for stale in path.parent.glob(f"{path.stem}.*.launch"):  # of starts given up on
+            withdraw_launch(stale)
         return path
 
     def status(self, handle: Handle) -> WrapperStatus | None:

@@ -37,12 +37,14 @@ async def serve(paths: Paths, backend: str | None, watch: bool = True,
                 event_retention_days: float = 7.0,
                 dashboard: DashboardAddress | None = None) -> int:
     """Run the daemon; the exit status: 0, or 1 when one of its tasks died of a bug."""
+    from wezparallel.backends.escapees import become_subreaper
     from wezparallel.events.settings import DAY, EventSettings
     from wezparallel.ipc.handlers import handlers_for
     from wezparallel.ipc.server import IpcServer
     from wezparallel.metrics.settings import MetricsSettings
     from wezparallel.runtime.daemon import Daemon, DaemonSettings
 
+    become_subreaper()  # orphans of our processes come to us, not init: see `escapees`
     metrics = MetricsSettings(interval=metrics_interval,
                               idle_interval=max(metrics_interval, metrics_idle_interval)) \
         if metrics_interval > 0 else None

@@ -15,6 +15,7 @@ read once and judged by `agents.failures.from_screen`:
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import Callable
 
@@ -26,6 +27,7 @@ from wezparallel.agents.failures import (
     session_of,
 )
 from wezparallel.backends.base import Handle
+from wezparallel.backends.wrapper import tail_lines
 from wezparallel.errors import WezparallelError
 from wezparallel.plan.lifecycle import ExitInfo, State
 from wezparallel.runtime.agents import AgentTracker
@@ -71,7 +73,13 @@ class AgentExits:
             return []
         handle = Handle(pid, 0, backend.name, pane=pane) if pane else None
         try:
-            return backend.read_output(handle, self._sup.log_path(pid), LINES)
+            lines = backend.read_output(handle, self._sup.log_path(pid), LINES)
+            if inspect.isawaitable(lines):
+                # tmux answers asynchronously, and this must be decided before the restart
+                # is planned: the pane's log (its output as written) instead of its screen
+                lines.close()  # type: ignore[attr-defined]
+                return tail_lines(self._sup.log_path(pid), LINES)
+            return lines
         except (OSError, WezparallelError) as exc:
             log.debug("%s: cannot read its last screen: %s", pid, exc)
             return []

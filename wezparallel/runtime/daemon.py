@@ -53,6 +53,7 @@ from wezparallel.runtime.registry import BackendFactory, BackendRegistry
 from wezparallel.runtime.screen import ScreenPoller
 from wezparallel.runtime.status import status_object
 from wezparallel.runtime.statusfile import StatusFile
+from wezparallel.runtime.stopped_panes import StoppedPanes
 from wezparallel.runtime.supervisor import Supervisor
 from wezparallel.runtime.task_feedback import TaskFeedback
 from wezparallel.spec.model import ProcessSpec, WorkspaceSpec
@@ -156,6 +157,8 @@ class Daemon:
                            self.agents, self.supervisor, self.prompts, self._workspaces)
         self.supervisor.observers.append(TaskFeedback(self.board))
         self.stopped = asyncio.Event()
+        self.stopped_panes = StoppedPanes(self.supervisor, self.stopped)
+        self.supervisor.observers.append(self.stopped_panes)
         self.leave_running = False
         self.failed = False  # a task of the daemon died: exit with an error
         self._stray_stops: set[asyncio.Task[None]] = set()
@@ -333,6 +336,7 @@ class Daemon:
                 task.cancel()
             await asyncio.gather(*tasks, *self._stray_stops, return_exceptions=True)
             status_file.close()  # after the tasks: nothing may schedule an up: true write
+            await self.stopped_panes.close()
             await self.registry.close(leave_running=self.leave_running)
             self.persistence.close()
             if self.metrics is not None:

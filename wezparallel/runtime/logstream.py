@@ -19,7 +19,7 @@ import asyncio
 import contextlib
 import os
 import threading
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ from typing import Any
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
+from wezparallel.backends.base import resolved
 from wezparallel.backends.logfile import LogFollower, tail
 
 FALLBACK_POLL = 2.0  # seconds a stream sleeps when no inotify event wakes it
@@ -136,7 +137,8 @@ class _Handler(FileSystemEventHandler):
 
 async def stream_lines(sources: Sequence[tuple[str, Path]], backlog: int, watch: LogWatch,
                        wall: Callable[[], float],
-                       recent: Callable[[str, Path, int, int], list[str]] | None = None,
+                       recent: Callable[[str, Path, int, int],
+                                        list[str] | Awaitable[list[str]]] | None = None,
                        fallback: float = FALLBACK_POLL) -> AsyncIterator[LogLine]:
     """The last `backlog` lines of each source, then every new line, until the consumer
     stops. `recent(id, path, n, end)` may give the backlog from elsewhere (a pane's screen);
@@ -146,8 +148,8 @@ async def stream_lines(sources: Sequence[tuple[str, Path]], backlog: int, watch:
     try:
         for pid, follower in _by_last_write(followers):
             end = follower.pos
-            lines = (recent(pid, follower.path, backlog, end) if recent is not None
-                     else tail(follower.path, backlog, end=end))
+            lines = (await resolved(recent(pid, follower.path, backlog, end))
+                     if recent is not None else tail(follower.path, backlog, end=end))
             for line in lines:
                 yield LogLine(pid, None, line)
         while True:

@@ -19,12 +19,12 @@ it waits for the end of that turn, not for the end of the one before.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Awaitable, Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
 from wezparallel.agents.activity import AgentActivity
-from wezparallel.backends.base import Handle
+from wezparallel.backends.base import Handle, resolved
 from wezparallel.backends.paste import terminal_of, unread_input
 from wezparallel.runtime.agents import AgentTracker
 
@@ -46,9 +46,11 @@ class PromptTiming:
 class PromptInput(Protocol):
     """The typing a pane backend offers."""
 
-    def paste(self, handles: Iterable[Handle], text: str, bracket: bool) -> None: ...
+    # at once or awaitable (tmux waits for its server off the loop): see `resolved`
+    def paste(self, handles: Iterable[Handle], text: str,
+              bracket: bool) -> Awaitable[None] | None: ...
 
-    def press_enter(self, handles: Iterable[Handle]) -> None: ...
+    def press_enter(self, handles: Iterable[Handle]) -> Awaitable[None] | None: ...
 
 
 @dataclass(frozen=True)
@@ -91,17 +93,17 @@ class PromptSender:
                       if enter and before[t.id] in (A.IDLE, A.STARTING, A.BUSY)}
             if text:
                 for backend, bracket, handles in _groups(targets):
-                    backend.paste(handles, text, bracket)
+                    await resolved(backend.paste(handles, text, bracket))
             if not enter:
                 return [Outcome(t.id, None) for t in targets]
             if text:
                 await self._until_taken(targets)
                 await asyncio.sleep(self.timing.settle)
-            _press_enter(targets)
+            await _press_enter(targets)
             missing = await self._unconfirmed(expect)
             retry = [t for t in targets if t.id in missing and before[t.id] != A.BUSY]
             if retry:
-                _press_enter(retry)
+                await _press_enter(retry)
                 missing = await self._unconfirmed({t.id: expect[t.id] for t in retry}) \
                     | (missing - {t.id for t in retry})
             return [self._outcome(t, before[t.id], t.id in expect, t.id in missing)
@@ -173,6 +175,6 @@ def _groups(targets: list[Target]) -> list[tuple[PromptInput, bool, list[Handle]
     return list(groups.values())
 
 
-def _press_enter(targets: list[Target]) -> None:
+async def _press_enter(targets: list[Target]) -> None:
     for backend, _, handles in _groups(targets):
-        backend.press_enter(handles)
+        await resolved(backend.press_enter(handles))

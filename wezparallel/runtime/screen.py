@@ -8,9 +8,9 @@ text has settled, then hands the result to the `AgentTracker`. A headless agent 
 to read and stays untracked (its activity shows as null rather than a guess).
 
 One task per agent instance, cancelled on its exit, a restart or the daemon's shutdown, like
-the health probes. A capture is one short `tmux`/`wezterm cli` call, made on the event loop as
-the `capture` verb does; time and sleeping are injected so tests script whole screen histories
-with a fake clock.
+the health probes. A capture is one short `tmux`/`wezterm cli` call, made as the `capture` verb
+makes it (awaited for tmux, so a hung server costs the poller, never the loop); time and
+sleeping are injected so tests script whole screen histories with a fake clock.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable
 from typing import Protocol, runtime_checkable
 
 from wezparallel.agents.activity import ScreenWatch
-from wezparallel.backends.base import Handle
+from wezparallel.backends.base import Handle, resolved
 from wezparallel.clock import Clock
 from wezparallel.errors import WezparallelError
 from wezparallel.plan.lifecycle import ExitInfo
@@ -44,7 +44,7 @@ Sleep = Callable[[float], Awaitable[None]]
 class PaneText(Protocol):
     """What a backend needs for the poller: the rendered text of a process's pane."""
 
-    def capture(self, handle: Handle, lines: int) -> str: ...
+    def capture(self, handle: Handle, lines: int) -> str | Awaitable[str]: ...
 
 
 def screen_only(spec: ProcessSpec, launch: Launch | None) -> bool:
@@ -96,7 +96,7 @@ class ScreenPoller:
             if not self.tasks.is_current(pid):
                 return  # cancelled, even if the CancelledError itself got lost
             try:
-                text = backend.capture(handle, self.lines)
+                text = await resolved(backend.capture(handle, self.lines))
             except WezparallelError as exc:  # the pane is going away: its exit is on the way
                 log.debug("%s: cannot capture its pane: %s", pid, exc)
                 continue

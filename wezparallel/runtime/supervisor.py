@@ -4,6 +4,11 @@ Decisions come from `wezparallel.plan`; this module only applies them through ba
 feeds events back: a child's exit, a timer that falls due, a user's command, a config change.
 Every change wakes one loop task, which replans until there is nothing left to do, so two
 decisions never race.
+
+A start runs beside the loop, as a task of its own (in order with the other starts on the same
+backend): a backend that hangs (a stopped tmux server) delays its own processes, never the
+other backends' restarts or the loop. While a process's start is in flight, the plan's actions
+for it wait; its end is an event like an exit.
 """
 
 from __future__ import annotations
@@ -78,6 +83,8 @@ class Supervisor:
         self._wake = asyncio.Event()
         self._changed = asyncio.Condition()
         self._stopping_tasks: set[asyncio.Task[None]] = set()
+        self._starting: dict[str, asyncio.Task[None]] = {}  # by process id, while in flight
+        self._lanes: dict[int, asyncio.Lock] = {}  # by backend, so its starts stay in order
         self._timer: asyncio.TimerHandle | None = None
         self._dirty = False
 
@@ -156,16 +163,23 @@ class Supervisor:
         while True:
             await self._wake.wait()
             self._wake.clear()
-            await self.reconcile()
+            await self._reconcile(wait_for_starts=False)
 
     async def reconcile(self) -> None:
-        """Plan and apply until the plan is empty; then arm the timer for what falls due."""
+        """Plan and apply until the plan is empty, the starts it made included; then arm the
+        timer for what falls due."""
+        await self._reconcile(wait_for_starts=True)
+
+    async def _reconcile(self, *, wait_for_starts: bool) -> None:
         while True:
             current = self.plan()
-            for action in current.actions:
+            actions = [a for a in current.actions if a.id not in self._starting]
+            for action in actions:
                 await self._apply(action)
-            if not current.actions:
-                break
+            if not actions:
+                if not (wait_for_starts and self._starting):
+                    break
+                await asyncio.wait(list(self._starting.values()))
         self._arm_timer(current)
         if self._dirty:
             self._dirty = False
@@ -206,7 +220,7 @@ class Supervisor:
         match action:
             case Start():
                 if st is None or st.state not in lc.UP_STATES | {State.STOPPING}:
-                    await self._start(action, st or lc.initial(action.spec, now))
+                    self._begin_start(action, st or lc.initial(action.spec, now))
             case Stop() | Restart():
                 if st is not None and st.state in lc.UP_STATES:
                     self._stop(action.id, st)
@@ -221,6 +235,41 @@ class Supervisor:
                 if st is not None and st.state not in lc.UP_STATES | {State.STOPPING}:
                     del self.statuses[action.id]
         self._touched(action.id)
+
+    def _begin_start(self, action: Start, st: ProcessStatus) -> None:
+        try:
+            lane = self._lanes.setdefault(id(self._backend_for(action.spec)), asyncio.Lock())
+        except WezparallelError:
+            lane = asyncio.Lock()  # `_start` reports why the backend cannot be had
+
+        async def start() -> None:
+            async with lane:
+                current = self.statuses.get(action.id, st)  # a user's stop may have come in
+                if current.wanted:  # (every planned start is of a wanted process)
+                    await self._start(action, current)
+
+        task = asyncio.create_task(start(), name=f"start {action.id}")
+        self._starting[action.id] = task
+        task.add_done_callback(lambda t: self._start_done(action.spec, t))
+
+    def starting(self, pid: str) -> bool:
+        """A start of `pid` is under way: its status does not show it yet."""
+        return pid in self._starting
+
+    def _start_done(self, spec: ProcessSpec, task: asyncio.Task[None]) -> None:
+        """A start's end is an event; one that raised what no backend should is still that
+        process's failed start (retried with backoff), never a hot loop or a dead loop."""
+        if self._starting.get(spec.id) is task:
+            del self._starting[spec.id]
+        exc = None if task.cancelled() else task.exception()
+        st = self.statuses.get(spec.id)
+        if exc is not None and st is not None and spec.id not in self.handles:
+            log.error("%s: cannot start: %r", spec.id, exc, exc_info=exc)
+            self.statuses[spec.id] = lc.on_spawn_failed(
+                st, spec, f"unexpected error: {exc!r}", self.clock.monotonic(),
+                permanent=False)
+        self._dirty = True
+        self.wake()
 
     async def _start(self, action: Start, st: ProcessStatus) -> None:
         spec = action.spec
@@ -249,6 +298,7 @@ class Supervisor:
             self.persistence.spawned(spec, handle)
         self.handles[spec.id] = handle
         self._backends[spec.id] = backend
+        st = self.statuses.get(spec.id, st)  # a user's stop may have come in meanwhile
         self.statuses[spec.id] = lc.on_spawned(
             st, spec, handle.pid, now, counts_as_restart=action.counts_as_restart,
             backend=handle.backend, pane=handle.pane)
@@ -326,8 +376,8 @@ class Supervisor:
         return now - max(0.0, self.clock.wall() - wall)
 
     def _all_down(self) -> bool:
-        return not any(s.state in lc.UP_STATES | {State.STOPPING}
-                       for s in self.statuses.values())
+        return not self._starting and not any(s.state in lc.UP_STATES | {State.STOPPING}
+                                              for s in self.statuses.values())
 
     async def shutdown(self, *, leave_running: bool, timeout: float = 60.0) -> None:
         """Stop everything we started (unless told to leave it), waiting for each to be gone.

@@ -7,6 +7,8 @@ without it, so the token does not linger in the address bar or the history.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import socket
 from collections.abc import Awaitable, Callable, Mapping
@@ -35,6 +37,8 @@ MAX_QUEUE = 100_000  # as `subscribe` allows
 Middleware = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
+SHUTDOWN_GRACE = 2.0  # seconds open pages and streams get to end when the daemon stops
+
 class DashboardServer:
     def __init__(self, handlers: Mapping[str, Handler], token: str) -> None:
         self.handlers = handlers
@@ -51,15 +55,20 @@ class DashboardServer:
         app.router.add_get("/ws", self._websocket)
         app.router.add_post("/api/{method}", self._api)
         app.router.add_static("/static/", STATIC, append_version=False)
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        # A stopping daemon gives open pages and streams SHUTDOWN_GRACE to end, not aiohttp's
+        # default minute: a page that does not answer its close frame must not hold up the stop.
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False,
+                                     shutdown_timeout=SHUTDOWN_GRACE)
         await self._runner.setup()
-        await web.SockSite(self._runner, sock).start()
+        await web.SockSite(self._runner, sock, shutdown_timeout=SHUTDOWN_GRACE).start()
         self.url = url
         self.cookie = f"{guard.COOKIE}_{sock.getsockname()[1]}"  # cookies ignore the port
 
     async def close(self) -> None:
         for ws in list(self._sockets):
-            await ws.close(code=1001, message=b"daemon stopping")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(ws.close(code=1001, message=b"daemon stopping"),
+                                       SHUTDOWN_GRACE)
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any, Protocol, runtime_checkable
 
-from wezparallel.backends.base import Handle
+from wezparallel.backends.base import Handle, resolved
 from wezparallel.errors import BackendError, RemoteError, WezparallelError
 from wezparallel.ipc.handlers import params as p
 from wezparallel.plan.lifecycle import State
@@ -33,15 +33,17 @@ DEFAULT_LINES = 50  # lines `capture` returns when not told
 class PaneBackend(Protocol):
     name: str
 
-    def paste(self, handles: Iterable[Handle], text: str, bracket: bool) -> None: ...
+    # each may answer at once or be awaitable (tmux): callers go through `resolved`
+    def paste(self, handles: Iterable[Handle], text: str,
+              bracket: bool) -> Awaitable[None] | None: ...
 
-    def press_enter(self, handles: Iterable[Handle]) -> None: ...
+    def press_enter(self, handles: Iterable[Handle]) -> Awaitable[None] | None: ...
 
-    def capture(self, handle: Handle, lines: int) -> str: ...
+    def capture(self, handle: Handle, lines: int) -> str | Awaitable[str]: ...
 
     def attach(self, handle: Handle, environ: Mapping[str, str]) -> list[str] | None: ...
 
-    def apply_layout(self, workspace: str, layout: Layout) -> None: ...
+    def apply_layout(self, workspace: str, layout: Layout) -> Awaitable[None] | None: ...
 
 
 def handlers(d: Daemon) -> dict[str, Callable[[dict[str, Any]], Awaitable[Any]]]:
@@ -51,13 +53,13 @@ def handlers(d: Daemon) -> dict[str, Callable[[dict[str, Any]], Awaitable[Any]]]
         return await _send(d, sender, params)
 
     async def capture(params: dict[str, Any]) -> Any:
-        return _capture(d, params)
+        return await _capture(d, params)
 
     async def attach(params: dict[str, Any]) -> Any:
         return _attach(d, params)
 
     async def layout(params: dict[str, Any]) -> Any:
-        return _layout(d, params)
+        return await _layout(d, params)
 
     return {"send": send, "capture": capture, "attach": attach, "layout": layout}
 
@@ -188,26 +190,27 @@ def _workspace_ids(d: Daemon, workspace: str) -> list[str]:
 
 # --- capture and attach ------------------------------------------------------------------------
 
-def _capture(d: Daemon, params: dict[str, Any]) -> dict[str, Any]:
+async def _capture(d: Daemon, params: dict[str, Any]) -> dict[str, Any]:
     pid = resolve_one(d, p.string(params, "id"))
     lines = p.count(params, "lines", DEFAULT_LINES)
     backend = d.supervisor.backend_of(pid)
     handle = _last_pane(d, pid)
     if isinstance(backend, PaneBackend) and handle is not None and handle.pane is not None:
         try:
-            return {"id": pid, "source": "pane", "text": backend.capture(handle, lines)}
+            text = await resolved(backend.capture(handle, lines))
+            return {"id": pid, "source": "pane", "text": text}
         except BackendError:
             pass  # the pane is gone (closed by hand, server restarted): the log remains
-    return {"id": pid, "source": "log", "text": "\n".join(_log_tail(d, pid, lines))}
+    return {"id": pid, "source": "log", "text": "\n".join(await _log_tail(d, pid, lines))}
 
 
-def _log_tail(d: Daemon, pid: str, lines: int) -> list[str]:
+async def _log_tail(d: Daemon, pid: str, lines: int) -> list[str]:
     from wezparallel.backends.logfile import tail
 
     path = d.supervisor.log_path(pid)
     backend = d.supervisor.backend_of(pid)
     if backend is not None and not isinstance(backend, PaneBackend):
-        return backend.read_output(d.supervisor.handles.get(pid), path, lines)
+        return await resolved(backend.read_output(d.supervisor.handles.get(pid), path, lines))
     return tail(path, lines)
 
 
@@ -240,7 +243,7 @@ def _showing(backend: PaneBackend, handle: Handle) -> dict[str, Any]:
 
 # --- layout ------------------------------------------------------------------------------------
 
-def _layout(d: Daemon, params: dict[str, Any]) -> dict[str, Any]:
+async def _layout(d: Daemon, params: dict[str, Any]) -> dict[str, Any]:
     workspace = p.string(params, "workspace")
     name = p.string(params, "layout")
     try:
@@ -264,6 +267,6 @@ def _layout(d: Daemon, params: dict[str, Any]) -> dict[str, Any]:
         raise RemoteError("failed", f"workspace '{workspace}' has no panes to arrange: "
                           f"{why}{fix}")
     for pane_backend in backends.values():
-        pane_backend.apply_layout(workspace, layout)
+        await resolved(pane_backend.apply_layout(workspace, layout))
     return {"workspace": workspace, "layout": layout.value,
             "backends": sorted(b.name for b in backends.values())}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+from wezparallel.backends.base import resolved
 from wezparallel.ipc.handlers import params as p
 from wezparallel.plan.lifecycle import UP_STATES, State
 from wezparallel.runtime.daemon import Daemon
@@ -40,7 +41,7 @@ def _settled(d: Daemon, pid: str, verb: str, old_pid: int | None) -> bool:
     if st is None:
         return verb == "stop"
     if verb == "stop":
-        return st.state not in UP_STATES | {State.STOPPING}
+        return st.state not in UP_STATES | {State.STOPPING} and not d.supervisor.starting(pid)
     if st.state in (State.FATAL, State.EXITED) or not st.wanted:
         return True
     return st.state == State.RUNNING and (verb == "start" or st.pid != old_pid)
@@ -76,8 +77,9 @@ async def _logs(d: Daemon, params: dict[str, Any]) -> Any:
     lines = p.count(params, "lines", 50)
     if not params.get("follow"):
         if single:
-            return {"id": ids[0], "lines": _recent(d, ids[0], lines, None)}
-        return {"logs": [{"id": i, "lines": _recent(d, i, lines, None)} for i in ids]}
+            return {"id": ids[0], "lines": await resolved(_recent(d, ids[0], lines, None))}
+        return {"logs": [{"id": i, "lines": await resolved(_recent(d, i, lines, None))}
+                         for i in ids]}
     from wezparallel.runtime.logstream import stream_lines
 
     sources = [(i, d.supervisor.log_path(i)) for i in ids]
@@ -91,7 +93,8 @@ async def _logs(d: Daemon, params: dict[str, Any]) -> Any:
     return as_json()
 
 
-def _recent(d: Daemon, pid: str, lines: int, end: int | None) -> list[str]:
+def _recent(d: Daemon, pid: str, lines: int,
+            end: int | None) -> list[str] | Awaitable[list[str]]:
     """A pane's screen while it exists (full-screen programs are unreadable as a byte log),
     else the log file's last lines before `end`."""
     from wezparallel.backends.logfile import tail
@@ -100,5 +103,5 @@ def _recent(d: Daemon, pid: str, lines: int, end: int | None) -> list[str]:
     handle = d.supervisor.handles.get(pid)
     path = d.supervisor.log_path(pid)
     if backend is not None and handle is not None and handle.pane is not None:
-        return backend.read_output(handle, path, lines)
+        return backend.read_output(handle, path, lines)  # awaitable for tmux: see `resolved`
     return tail(path, lines, end=end)
