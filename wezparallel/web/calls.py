@@ -19,7 +19,10 @@ Handler = Callable[[dict[str, Any]], Awaitable[Any]]
 
 PAGE_METHODS = frozenset({
     "status", "start", "stop", "restart", "send", "logs", "capture", "metrics_snapshot",
-    "metrics_history", "plan", "reload", "subscribe", "report", "ping"})
+    "metrics_history", "plan", "reload", "subscribe", "report", "ping",
+    # the board (static/board.js); merging from the page is a button on a card in review
+    "task_list", "task_show", "task_add", "task_move", "task_assign", "task_cancel",
+    "task_edit", "task_diff", "task_merge"})
 
 
 class CallError(Exception):

@@ -7,7 +7,8 @@ const LOG_LINES = 200;
 const METRICS_EVERY = 5000;
 const ANSI = /\x1b\[[0-9;?]*[ -\/]*[@-~]|\x1b\][^\x07]*\x07/g;
 
-const store = new Store();
+export const store = new Store();
+const drawers = []; // later views (the board) drawn with the rest, once per frame
 const $ = (sel) => document.querySelector(sel);
 const rows = new Map(); // id -> {tr, cells}
 const bodies = new Map(); // group key -> tbody
@@ -15,7 +16,7 @@ const opened = new Map(); // id -> {tr, pre, err, lines, callId}
 let refreshTimer = null;
 let frame = null;
 
-const conn = new Connection(onEvents, (state) => {
+export const conn = new Connection(onEvents, (state) => {
   const badge = $("#conn");
   badge.dataset.state = state;
   badge.textContent = state === "live" ? "live" : "reconnecting…";
@@ -74,7 +75,11 @@ function draw() {
   drawBanner();
   drawAgents();
   drawTable();
+  for (const drawer of drawers) drawer();
 }
+
+// A view drawn whenever the store changes (and each second, for its clocks).
+export function onDraw(drawer) { drawers.push(drawer); render(); }
 
 function drawBanner() {
   const banner = $("#config-banner");
@@ -378,14 +383,14 @@ $("#tabs").addEventListener("click", (ev) => {
 
 // --- small helpers -----------------------------------------------------------------------
 
-function toast(message, error = false) {
+export function toast(message, error = false) {
   const box = el("div", error ? "toast error" : "toast");
   box.textContent = message;
   $("#toasts").append(box);
   setTimeout(() => box.remove(), error ? 12000 : 5000);
 }
 
-function el(tag, cls = "") {
+export function el(tag, cls = "") {
   const node = document.createElement(tag);
   if (cls) node.className = cls;
   return node;
@@ -416,11 +421,11 @@ function uptime(p) {
   return duration(p.uptime + (performance.now() - p.receivedAt) / 1000);
 }
 
-function ago(since) {
+export function ago(since) {
   return since == null ? "" : `for ${duration(Date.now() / 1000 - since)}`;
 }
 
-function duration(s) {
+export function duration(s) {
   s = Math.max(0, Math.floor(s));
   if (s < 60) return `${s}s`;
   if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, "0")}s`;

@@ -12,6 +12,7 @@ export class Store {
     this.seq = 0;
     this.received = 0; // performance.now() of the last status, for uptime
     this.spark = new Map(); // id -> [cpu percent]
+    this.tasks = new Map(); // task id -> the task object of wezparctl task show --json
   }
 
   setStatus(status) {
@@ -31,6 +32,7 @@ export class Store {
     if (event.type === "snapshot") {
       this.seq = event.seq;
       this.setStatus(event.status);
+      if (event.tasks) this.setTasks(event.tasks);
       return null;
     }
     if (event.type === "lagged") return "resubscribe";
@@ -51,12 +53,20 @@ export class Store {
       case "health":
         if (p) { p.health = event.to; p.health_reason = event.reason; }
         return null;
+      case "task":
+        this.tasks.set(event.task.id, { ...event.task, receivedAt: performance.now() });
+        return null;
       case "config":
         this.configErrors = event.errors;
         return "refresh";
       default:
         return null;
     }
+  }
+
+  setTasks(tasks) {
+    const now = performance.now();
+    this.tasks = new Map(tasks.map((t) => [t.id, { ...t, receivedAt: now }]));
   }
 
   setMetrics(snapshot) {
