@@ -47,10 +47,14 @@ def killable(daemon_factory: Callable[..., DaemonProcess],
 
     yield make
     for d in made:
-        d.cleanup()
-        if d.backend == "tmux":  # a test that failed between a kill and a restart leaves it
-            subprocess.run(["tmux", "-S", str(tmux_socket(d.state)), "kill-server"],
-                           capture_output=True, timeout=30)
+        try:
+            d.stop()
+        finally:
+            if d.backend == "tmux":  # before its socket goes with the directory: a test that
+                # failed between a kill and a restart leaves the server running
+                subprocess.run(["tmux", "-S", str(tmux_socket(d.state)), "kill-server"],
+                               capture_output=True, timeout=30)
+            d.cleanup()
 
 
 def shutdown_and_count_orphans(d: DaemonProcess, fleet: Fleet) -> None:
