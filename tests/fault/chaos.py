@@ -58,11 +58,12 @@ class Fleet:
     """N processes in one workspace file, each carrying the mark; a generation changes them all."""
 
     size: int
+    backend: str = "subprocess"
     mark: str = field(default_factory=lambda: uuid.uuid4().hex)
     generation: int = 0
 
     def conf(self) -> dict[str, str]:
-        lines = ["workspace: fault", "processes:"]
+        lines = ["workspace: fault", f"backend: {self.backend}", "processes:"]
         for i in range(self.size):
             lines.append(f"  p{i}:\n    command: [sleep, '100000']\n    start_secs: 0\n"
                          f"    env: {{FAULT_MARK: '{self.mark}', FAULT_NAME: 'fault:p{i}', "
@@ -82,7 +83,17 @@ class Fleet:
             return False
         alive = census(self.mark)
         gen = str(self.generation)
-        return all(alive.get(pid) == [(p["pid"], gen)] for pid, p in procs.items())
+        return all(len(alive.get(pid, [])) == 1 and alive[pid][0][1] == gen
+                   and p["pid"] in (alive[pid][0][0], parent(alive[pid][0][0]))
+                   for pid, p in procs.items())
+
+
+def parent(pid: int) -> int | None:
+    """A pane's program is the child of the wrapper whose pid the daemon reports."""
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 def kill_when(d: DaemonProcess, fleet: Fleet, started: int, timeout: float = 60) -> None:

@@ -77,8 +77,10 @@ def ensure_worktree(repo_cwd: str | os.PathLike[str], workspace: str, name: str,
     branch = spec.branch or default_branch(workspace, name)
     has_branch = run_git(["rev-parse", "--verify", "--quiet", f"refs/heads/{branch}"], root,
                          check=False).returncode == 0
-    args = (["worktree", "add", str(path), branch] if has_branch
-            else ["worktree", "add", "-b", branch, str(path), spec.base or "HEAD"])
+    # `--`: nothing after it is an option. A branch or base starting with `-` is refused by
+    # the schema: `worktree add -b` hands both on to `git branch`, where `--` cannot reach.
+    args = (["worktree", "add", "--", str(path), branch] if has_branch
+            else ["worktree", "add", "-b", branch, "--", str(path), spec.base or "HEAD"])
     try:
         run_git(args, root)
     except BackendError as exc:
