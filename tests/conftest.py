@@ -12,10 +12,12 @@ import shutil
 import signal
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.support import DaemonProcess
 
 MARKER = "WEZPARALLEL_TEST_SESSION"
 os.environ.setdefault(MARKER, uuid.uuid4().hex)
@@ -56,3 +58,18 @@ def no_orphans() -> Iterator[None]:
         except OSError:
             pass
     assert not descr, "processes left behind by the tests:\n" + "\n".join(descr)
+
+
+@pytest.fixture
+def daemon_factory() -> Iterator[Callable[..., DaemonProcess]]:
+    """Start real daemons; every one is stopped and its directory removed afterwards."""
+    made: list[DaemonProcess] = []
+
+    def make(conf: dict[str, str] | None = None, **kwargs: object) -> DaemonProcess:
+        d = DaemonProcess(conf, **kwargs)  # type: ignore[arg-type]
+        made.append(d)
+        return d
+
+    yield make
+    for d in made:
+        d.cleanup()
