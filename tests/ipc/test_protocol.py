@@ -10,7 +10,7 @@ import pytest
 
 from wezparallel.ipc import legacy
 from wezparallel.ipc import protocol as p
-from wezparallel.ipc.server import peer_allowed
+from wezparallel.ipc.socketfile import peer_allowed
 
 
 def test_frames_split_on_newlines_across_chunks() -> None:

@@ -16,7 +16,8 @@ from tests.ipc.conftest import Recorder, ServerThread, make_handlers, raw_exchan
 from wezparallel.errors import IpcError, RemoteError
 from wezparallel.ipc.client import Client
 from wezparallel.ipc.protocol import MAX_FRAME
-from wezparallel.ipc.server import IpcServer, peer_uid
+from wezparallel.ipc.server import IpcServer
+from wezparallel.ipc.socketfile import peer_uid
 
 
 def test_socket_is_0600_in_a_0700_dir_and_removed_on_close(root, recorder) -> None:

@@ -10,21 +10,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
 import logging
 import os
 import resource
-import socket
-import stat
-import struct
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from wezparallel.errors import IpcError, RemoteError, WezparallelError
+from wezparallel.errors import RemoteError, WezparallelError
 from wezparallel.ipc import legacy
 from wezparallel.ipc import protocol as p
+from wezparallel.ipc.socketfile import listening_socket, peer_allowed, peer_uid
 from wezparallel.paths import ensure_socket_dir
 
 log = logging.getLogger(__name__)
@@ -37,23 +34,7 @@ MAX_CLIENTS = 128  # connections served at once; more are refused with `busy`
 FD_RESERVE = 64  # file descriptors no client may take: starting a process needs a few
 QUEUED_FRAMES = 32  # frames read ahead of the answers; beyond that the client is not read
 QUEUED_BYTES = 2 << 20  # nor beyond this many bytes of them (one frame may be 1 MiB)
-_UCRED = struct.Struct("3i")  # struct ucred: pid, uid, gid
 _EOF = None
-
-
-def peer_allowed(peer_uid: int | None, own_uid: int) -> bool:
-    """Only our own user may drive the daemon; an unknown uid (no SO_PEERCRED) is left to the
-    0700 directory, which already keeps other users from reaching the socket."""
-    return peer_uid is None or peer_uid == own_uid
-
-
-def peer_uid(sock: Any) -> int | None:
-    """The uid of the process on the other end of a Unix socket (Linux SO_PEERCRED)."""
-    option = getattr(socket, "SO_PEERCRED", None)
-    if option is None or sock is None:
-        return None
-    _pid, uid, _gid = _UCRED.unpack(sock.getsockopt(socket.SOL_SOCKET, option, _UCRED.size))
-    return int(uid)
 
 
 class IpcServer:
@@ -72,7 +53,7 @@ class IpcServer:
     async def start(self) -> None:
         """Listen; refuse when a live daemon answers on the path, replace a stale socket file."""
         ensure_socket_dir(self.socket_path)
-        sock = _listening_socket(self.socket_path)
+        sock = listening_socket(self.socket_path)
         self._inode = os.stat(self.socket_path).st_ino
         self._server = await asyncio.start_unix_server(self._on_connect, sock=sock)
         log.debug("listening on %s", self.socket_path)
@@ -356,46 +337,3 @@ async def _close_iterator(items: AsyncIterator[Any]) -> None:
     if aclose is not None:
         with contextlib.suppress(Exception):
             await aclose()
-
-
-def _listening_socket(path: Path) -> socket.socket:
-    """Bind and listen, mode 0600; EADDRINUSE means a live daemon (refuse) or a stale file."""
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        try:
-            sock.bind(str(path))
-        except OSError as exc:
-            if exc.errno != errno.EADDRINUSE:
-                raise IpcError(f"cannot create the control socket {path}: {exc}") from None
-            _remove_stale(path)
-            sock.bind(str(path))
-        os.chmod(path, 0o600)
-        sock.listen(128)
-        sock.setblocking(False)
-    except BaseException:
-        sock.close()
-        raise
-    return sock
-
-
-def _remove_stale(path: Path) -> None:
-    if not stat.S_ISSOCK(os.lstat(path).st_mode):
-        raise IpcError(f"{path} exists and is not a socket; remove it or choose another --socket")
-    if _answers(path):
-        raise IpcError(f"another wezparallel daemon is already running on {path}; stop it with "
-                       f"`wezparctl --socket {path} shutdown` or choose another --socket")
-    log.info("replacing the stale socket %s left by a daemon that is gone", path)
-    os.unlink(path)
-
-
-def _answers(path: Path) -> bool:
-    """Whether something listens on the socket file (a refused connect means a stale file)."""
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
-        probe.settimeout(2.0)
-        try:
-            probe.connect(str(path))
-        except (ConnectionRefusedError, FileNotFoundError):
-            return False
-        except OSError:
-            return True  # a full backlog or a timeout: somebody is there
-        return True
