@@ -7,8 +7,9 @@ RSS is the daemon's own resident memory after a quiet settle time; idle CPU is i
 (all threads, ns precision) over a window in which nobody calls it, begun once nobody has
 called it for wezparallel's watch grace (30 s: the metrics sampler stays at its fast pace that
 long after a `status`, so earlier the window would time the last look, not "nobody looking";
-both tools wait the same), and again over a window in which a live view refreshes every 2 s (wezparallel's `top`, which makes its sampler run at the
-fast interval; supervisord's `getAllProcessInfo`). wezparallel runs as a user runs it: watcher
+both tools wait the same), and again over a window in which a live view refreshes every 2 s
+(wezparallel's `top`, which makes its sampler run at the fast interval; supervisord's
+`getAllProcessInfo`). wezparallel runs as a user runs it: watcher
 on, metrics sampler on at its default settings.
 """
 
