@@ -42,7 +42,16 @@ def conf(root: Path) -> dict[str, str]:
 
 
 def open_fds(pid: int) -> int:
-    return len(os.listdir(f"/proc/{pid}/fd"))
+    """The daemon's open sockets: its clients' connections (the first `logs -f` also opens
+    a file watch for good, which is no connection's)."""
+    fds = Path(f"/proc/{pid}/fd")
+    links = []
+    for fd in fds.iterdir():
+        try:
+            links.append(os.readlink(fd))
+        except FileNotFoundError:  # closed while we looked
+            continue
+    return sum(link.startswith("socket:") for link in links)
 
 
 def frame(method: str, params: dict[str, object]) -> bytes:
@@ -50,9 +59,18 @@ def frame(method: str, params: dict[str, object]) -> bytes:
 
 
 def connect(path: Path, request: bytes) -> socket.socket:
-    c = socket.socket(socket.AF_UNIX)
-    c.settimeout(10)
-    c.connect(str(path))
+    """A client that sent `request`; a connect that finds the listen backlog full (EAGAIN on
+    a Unix socket, while the daemon accepts the clients before it) is tried again."""
+    def attempt() -> socket.socket | None:
+        c = socket.socket(socket.AF_UNIX)
+        c.settimeout(10)
+        try:
+            c.connect(str(path))
+        except BlockingIOError:
+            c.close()
+            return None
+        return c
+    c = retry_until(attempt, 10, 0.005, "room in the listen backlog")
     c.sendall(request)
     return c
 
@@ -92,8 +110,9 @@ def test_killed_waiting_clients_free_every_slot_at_once(daemon: DaemonProcess) -
     streams = [frame("subscribe", {"types": ["exited"], "patterns": ["w:nothing"]}),
                frame("logs", {"id": "w:agent", "lines": 0, "follow": True})] * 8
     waits = [frame("wait", WAIT)] * (MAX_CLIENTS - KILLED - len(streams))
-    raw = [connect(daemon.socket, request) for request in streams + waits]
+    raw: list[socket.socket] = []
     try:
+        raw.extend(connect(daemon.socket, request) for request in streams + waits)
         retry_until(lambda: open_fds(pid) >= baseline + MAX_CLIENTS, 30, 0.05, "full slots")
         with Client(daemon.socket) as late, pytest.raises(RemoteError) as refused:
             late.call("ping")
@@ -104,8 +123,9 @@ def test_killed_waiting_clients_free_every_slot_at_once(daemon: DaemonProcess) -
             proc.wait(10)
         for c in raw:
             c.close()
-    # before the fix the waits held their slots and fds for 300 s: this timed out
-    retry_until(lambda: open_fds(pid) <= baseline, 10, 0.05, "the daemon's fds back to baseline")
+    # before the fix the waits held their slots and sockets for 300 s: this timed out
+    retry_until(lambda: open_fds(pid) <= baseline, 10, 0.05, "the daemon's sockets back to "
+                "baseline")
     with Client(daemon.socket, timeout=5) as client:
         assert client.call("ping")["pong"] is True
     assert "Traceback" not in daemon.daemon_log()
