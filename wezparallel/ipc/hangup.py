@@ -12,9 +12,13 @@ watches them all and sits in the event loop as a single file descriptor. Where t
 epoll, the end of the read side counts as a hang-up, as it always did for streams.
 
 Only a call that merely waits is dropped on a hang-up: its handler says so with
-`cancel_on_hangup`. Anything that changes something (start, stop, restart, reload, send, the
-task board, worktree removal) runs to its end even when nobody reads the answer: cutting it
-short could leave a prompt typed but not submitted, or a change half made.
+`cancel_on_hangup` (today `wait`; streams end by themselves, in the server). Anything that changes
+something (start, stop, restart, reload, send, the task board, worktree removal) runs to its end
+even when nobody reads the answer: cut short, `send` could leave a prompt pasted but not
+submitted (and the prompt typist is shared with the task board), `task_merge` a merge half
+done, and git in a worker thread cannot be cancelled anyway. A handler opts in, rather than
+calls being cancelled unless they opt out, so a new method that changes something is safe by
+default.
 """
 
 from __future__ import annotations
