@@ -66,7 +66,12 @@ async def unless_gone(call: Awaitable[Any], gone: asyncio.Event) -> Any:
         await asyncio.wait((running,))  # let it clean up before the connection closes
     if running.cancelled():
         raise ClientGone("the client hung up")
-    return running.result()
+    try:
+        return running.result()
+    finally:
+        # the task keeps a failed handler's exception, whose traceback holds this frame: no
+        # reference cycle through it (and the params it holds, issue 16.12)
+        del running, call
 
 
 class HangupWatch:
