@@ -102,9 +102,10 @@ class AgentTracker:
             self._set(pid, act.to(AgentActivity.EXITED, self.clock.wall()))
 
     def on_event(self, pid: str, event: str, session_id: str | None = None,
-                 hook: Hook | None = None) -> Activity | None:
-        """Fold in one hook event (`hook`: its payload's fields); None for a process we do not
-        track (a stale hook of an agent since removed, or one whose hooks were turned off)."""
+                 hook: Hook | None = None, at: float | None = None) -> Activity | None:
+        """Fold in one hook event (`hook`: its payload's fields; `at`: when it happened, for
+        one that waited in the hook spool, else now); None for a process we do not track (a
+        stale hook of an agent since removed, or one whose hooks were turned off)."""
         act = self.activities.get(pid)
         if act is None or not self.tracks(pid):
             return None
@@ -116,8 +117,8 @@ class AgentTracker:
         if session_id is not None and self.sessions.get(pid) != session_id:
             self.sessions[pid] = session_id
             self._saved_changed()
-        new = act.on_hook(event, self.clock.wall(), expects_prompt=self._expects_prompt[pid],
-                          hook=hook)
+        new = act.on_hook(event, self.clock.wall() if at is None else at,
+                          expects_prompt=self._expects_prompt[pid], hook=hook)
         if new.current != act.current:
             log.debug("%s: %s -> %s (%s)", pid, act.current, new.current, event)
         self._turn_outcome(pid, event, hook)
