@@ -173,7 +173,7 @@ def test_a_stop_spooled_while_the_daemon_was_down_makes_the_agent_idle(
     (d.conf / "ws.yaml").write_text(agent.conf("go"))
     d.start()
     assert d.ctl("wait", "ws:agent", "--until", "idle", "--timeout", "30").returncode == 0
-    agent.type("sleep:2")
+    agent.type("sleep:3")
     retry_until(lambda: activity(d, "ws:agent") == "busy", 30, 0.05, "busy")
     d.kill()  # SIGKILL: the turn ends while no daemon listens, its Stop hook runs anyway
     spool = d.state / "hooks.spool"

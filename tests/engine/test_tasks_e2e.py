@@ -373,7 +373,7 @@ def test_a_task_whose_stop_came_while_the_daemon_was_down_reaches_review(
     spools; the next daemon applies it, so the task moves on instead of staying in doing."""
     b = boards("a")
     b.idle("ws:a")
-    tid = b.add("ends meanwhile", "--body", "work sleep:2")
+    tid = b.add("ends meanwhile", "--body", "work sleep:3")
     b.until("it doing, delivered", lambda ts: ts[tid]["status"] == "doing"
             and ts[tid]["session_id"] is not None)
     b.d.kill()

@@ -31,7 +31,6 @@ sends the event to it after all.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import select
@@ -137,6 +136,7 @@ def spool(path: str, line: bytes, wall: float, *, taken_ok: bool = False) -> boo
     """Append the request, stamped, to the spool; False when a daemon renamed the file away
     between our open and our lock (it is up and replaying: send to it instead), unless
     `taken_ok`. A full spool takes no more lines (the event is lost, the disk is not)."""
+    import fcntl  # only when the daemon is down: the usual run does without it
     request_obj = json.loads(line)
     entry = json.dumps({"time": wall, "request": request_obj},
                        separators=(",", ":")).encode() + b"\n"

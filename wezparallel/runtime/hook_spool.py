@@ -10,7 +10,10 @@ re-adopted, their saved activity and session back) and before anything awaits. T
 server is already bound, but its connection handlers only run once the event loop gets
 control, so every live hook event is applied after the whole spool: per agent, events apply in
 the order Claude Code ran them (its hooks run one at a time, and a spooled one was sent no
-later than any live one after it).
+later than any live one after it). Not covered: a reporter that failed to connect just before
+the socket was bound and appends only after the spool was taken (a window of the reporter's own
+microseconds between the two, against the daemon's config load and adoption); its line waits
+for the next start, where it is dropped if a newer event has changed the activity since.
 
 Which lines apply, in file order: those of an agent the daemon tracks (adopted, hooks on),
 newer than the `since` of its activity, and of its current session (a SessionStart begins a
