@@ -45,7 +45,7 @@ def adopted(saved: dict[str, Any]) -> tuple[AgentTracker, list[str]]:
     tracker.restore("ws:agent", saved)
     tracker.process_up(SPEC, HANDLE, None)
     seen: list[str] = []
-    tracker.hook_watchers.append(lambda pid, event, session, hook: seen.append(event))
+    tracker.hook_watchers.append(lambda pid, event, session, hook, when: seen.append(event))
     return tracker, seen
 
 

@@ -53,9 +53,9 @@ class AgentTracker:
         self._changed = asyncio.Event()
         # told (pid, before, after) when an agent's activity changes; events come from these
         self.watchers: list[Callable[[str, Activity | None, Activity], None]] = []
-        # told (pid, event, session_id, payload) of every hook event, after the activity
+        # told (pid, event, session_id, payload, when) of every hook event, after the activity
         # changed: the task board finishes a task on the Stop of the session that received it
-        self.hook_watchers: list[Callable[[str, str, str | None, Hook], None]] = []
+        self.hook_watchers: list[Callable[[str, str, str | None, Hook, float], None]] = []
 
     def get(self, pid: str) -> Activity | None:
         return self.activities.get(pid)
@@ -117,14 +117,14 @@ class AgentTracker:
         if session_id is not None and self.sessions.get(pid) != session_id:
             self.sessions[pid] = session_id
             self._saved_changed()
-        new = act.on_hook(event, self.clock.wall() if at is None else at,
-                          expects_prompt=self._expects_prompt[pid], hook=hook)
+        when = self.clock.wall() if at is None else at
+        new = act.on_hook(event, when, expects_prompt=self._expects_prompt[pid], hook=hook)
         if new.current != act.current:
             log.debug("%s: %s -> %s (%s)", pid, act.current, new.current, event)
         self._turn_outcome(pid, event, hook)
         self._set(pid, new)
         for watcher in self.hook_watchers:
-            watcher(pid, event, session_id, hook)
+            watcher(pid, event, session_id, hook, when)
         return new
 
     def _turn_outcome(self, pid: str, event: str, hook: Hook) -> None:
