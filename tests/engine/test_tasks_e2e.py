@@ -380,7 +380,10 @@ def test_a_task_whose_stop_came_while_the_daemon_was_down_reaches_review(
     spool = b.d.state / "hooks.spool"
     retry_until(lambda: spool.exists() and b'"event":"Stop"' in spool.read_bytes(), 30, 0.05,
                 "the spooled Stop")
+    [stop] = [e for e in map(json.loads, spool.read_bytes().splitlines())
+              if e["request"]["params"]["event"] == "Stop"]
     b.d.start()
     task = b.tasks()[tid]  # applied before the daemon answered anything
     assert task["status"] == "review", task
+    assert task["finished"] == stop["time"] and 2.5 < task["busy_seconds"] < 6, task
     assert b.d.process("ws:a")["activity"] == "idle"
