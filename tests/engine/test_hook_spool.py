@@ -8,6 +8,7 @@ earlier one saved (`to_json`), then the adoption (`process_up` without a launch)
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -186,3 +187,4 @@ def test_a_stop_spooled_while_the_daemon_was_down_makes_the_agent_idle(
     assert stop["time"] < time.time()
     assert not spool.exists() and not (d.state / "hooks.spool.replaying").exists()
     assert "hook spool: applied ws:agent Stop" in d.daemon_log()
+    assert re.search(r"hook spool: ([1-9]) of \1 events applied", d.daemon_log())

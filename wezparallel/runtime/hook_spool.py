@@ -101,14 +101,22 @@ def replay(spool: Path, apply: Callable[[Spooled], bool], persist: Callable[[], 
         path = take(spool)
         if path is None:
             break
-        for number, line in enumerate(path.read_bytes().splitlines(), 1):
-            entry = parse(line)
-            if entry is None:
-                log.warning("%s:%d: not a spooled hook event, skipped", path, number)
-            elif apply(entry):
-                applied += 1
+        applied += _apply_file(path, apply)
         persist()
         path.unlink()
+    return applied
+
+
+def _apply_file(path: Path, apply: Callable[[Spooled], bool]) -> int:
+    lines = path.read_bytes().splitlines()
+    applied = 0
+    for number, line in enumerate(lines, 1):
+        entry = parse(line)
+        if entry is None:
+            log.warning("%s:%d: not a spooled hook event, skipped", path, number)
+        elif apply(entry):
+            applied += 1
+    log.info("hook spool: %d of %d events applied from %s", applied, len(lines), path)
     return applied
 
 
@@ -121,7 +129,7 @@ def applier(tracker: AgentTracker) -> Callable[[Spooled], bool]:
                       entry.time, why)
             return False
         tracker.on_event(entry.pid, entry.event, entry.session_id, entry.hook, at=entry.time)
-        log.info("hook spool: applied %s %s of %.3f", entry.pid, entry.event, entry.time)
+        log.debug("hook spool: applied %s %s of %.3f", entry.pid, entry.event, entry.time)
         return True
     return apply
 
