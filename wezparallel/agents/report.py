@@ -16,11 +16,12 @@ With `--spool FILE`, an event the daemon cannot have received is appended to FIL
 stamped with the wall time, for the next daemon to apply when it starts (the daemon is down:
 a restart, an upgrade; the agents keep running). "Cannot have received" means the request
 never left: no socket, connection refused (a socket file left by a killed daemon), no
-connection before the deadline, or an error while sending. Once the line is sent, silence or
-a closed connection may still mean the daemon applied it (it may be slow to answer, or die
-right after): such an event is not spooled, because a copy applied later by the next daemon
-would come after newer events and could undo them (a stale Stop showing a busy agent idle).
-Losing that rare event is the lesser harm.
+connection before the deadline, or an error before its first byte went. Once any of it is
+sent, silence or a closed connection may still mean the daemon applied it (it may be slow to
+answer, or die right after; it even applies a last line whose newline never came): such an
+event is not spooled, because a copy applied later by the next daemon would come after newer
+events and could undo them (a stale Stop showing a busy agent idle). Losing that rare event is
+the lesser harm.
 
 Appends hold an exclusive `flock` on the file, one `write` of one whole line, O_APPEND, mode
 0600, and stop at MAX_SPOOL bytes (PreToolUse, which matters least, at half of it) so that a
@@ -117,12 +118,16 @@ def send(sock_path: str, line: bytes, deadline: float) -> None:
     """Send the request and wait for the reply line (or EOF) until the deadline; NotDelivered
     when it could not be sent."""
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sent = 0
         try:
             sock.settimeout(max(0.001, deadline - time.monotonic()))
             sock.connect(sock_path)
-            sock.sendall(line)
-        except OSError as exc:  # missing, refused, timed out, reset: nothing was received
-            raise NotDelivered(exc) from exc
+            while sent < len(line):
+                sent += sock.send(line[sent:])
+        except OSError as exc:  # missing, refused, timed out, reset
+            if sent == 0:  # nothing left: the daemon cannot have it
+                raise NotDelivered(exc) from exc
+            raise  # part of it went: the daemon takes a last line without its newline too
         received = b""
         while b"\n" not in received:
             sock.settimeout(max(0.001, deadline - time.monotonic()))
