@@ -188,3 +188,42 @@ def test_a_stop_spooled_while_the_daemon_was_down_makes_the_agent_idle(
     assert not spool.exists() and not (d.state / "hooks.spool.replaying").exists()
     assert "hook spool: applied ws:agent Stop" in d.daemon_log()
     assert re.search(r"hook spool: ([1-9]) of \1 events applied", d.daemon_log())
+
+
+def _saved_activity(d: DaemonProcess) -> str | None:
+    try:
+        record = json.loads((d.state / "state.json").read_text())
+    except (OSError, ValueError):
+        return None
+    records = record.get("processes", record) if isinstance(record, dict) else {}
+    agent = (records.get("ws:agent") or {}).get("agent") or {}
+    return (agent.get("activity") or {}).get("current")
+
+
+def test_a_replay_killed_after_saving_is_not_applied_again_by_the_next_daemon(
+        daemon_factory: DaemonFactory) -> None:
+    """The first daemon applies a spooled Stop; the agent starts a new turn; that daemon is
+    killed with the replaying file still there (as if killed between saving and removing it):
+    the next daemon must not apply the old Stop again over the newer turn."""
+    d = daemon_factory()
+    agent = StubAgent(d.root)
+    (d.conf / "ws.yaml").write_text(agent.conf("go"))
+    d.start()
+    assert d.ctl("wait", "ws:agent", "--until", "idle", "--timeout", "30").returncode == 0
+    agent.type("sleep:3")
+    retry_until(lambda: activity(d, "ws:agent") == "busy", 30, 0.05, "busy")
+    d.kill()
+    spool = d.state / "hooks.spool"
+    retry_until(lambda: _spooled_stop(spool), 30, 0.05, "the spooled Stop")
+    spooled = spool.read_bytes()
+    d.start()
+    assert d.ctl("wait", "ws:agent", "--until", "idle", "--timeout", "5").returncode == 0
+    agent.type("sleep:60")
+    retry_until(lambda: activity(d, "ws:agent") == "busy", 30, 0.05, "busy again")
+    retry_until(lambda: _saved_activity(d) == "busy", 30, 0.05, "busy saved")
+    d.kill()
+    (d.state / "hooks.spool.replaying").write_bytes(spooled)
+    d.start()
+    assert activity(d, "ws:agent") == "busy", d.daemon_log()[-3000:]
+    assert not (d.state / "hooks.spool.replaying").exists()
+    assert re.search(r"hook spool: 0 of [1-9] events applied", d.daemon_log())
