@@ -203,3 +203,35 @@ def test_a_follower_ends_cleanly_when_the_daemon_stops(daemon_factory) -> None:
     assert follower.returncode == 0, err
     tail = [json.loads(line) for line in rest.splitlines()][-3:]
     assert [(e.get("what") or e["to"]) for e in tail] == ["stopping", "STOPPING", "STOPPED"]
+
+
+def test_a_report_counts_the_daemon_down_time_apart_after_a_sigkill_and_a_stop(
+        daemon_factory) -> None:
+    d = daemon_factory({"w.yaml": "workspace: w\nprocesses:\n"
+                                  "  s: {command: sleep 600, start_secs: 0}\n"}).start()
+    d.wait_state("w:s", "RUNNING")
+    d.kill(signal.SIGKILL)  # no stop event: the status file's heartbeat is the last sign
+    heartbeat = json.loads((d.state / "status.json").read_text())["daemon"]["written_at"]
+    killed_at = time.time()
+    d.start()
+    assert d.stop() == 0  # a clean stop: sleep stops, the status file says up: false
+    stopped_status = json.loads((d.state / "status.json").read_text())["daemon"]
+    assert stopped_status["up"] is False
+    d.start()
+    d.wait_state("w:s", "RUNNING")
+    journal = events(d)
+    starts = [e for e in journal if e["type"] == "daemon" and e["what"] == "started"]
+    assert len(starts) == 3 and starts[0]["previous_seen"] is None
+    last_sign = max(heartbeat, *(e["time"] for e in journal if e["seq"] < starts[1]["seq"]))
+    assert starts[1]["previous_seen"] == last_sign < killed_at < starts[1]["time"]
+    assert starts[2]["previous_seen"] == stopped_status["written_at"]
+    out = d.ctl("report", "--json", "w:s")
+    assert out.returncode == 0, out.stderr
+    report = json.loads(out.stdout)
+    down = sum(s["time"] - s["previous_seen"] for s in starts[1:])
+    assert down > 0 and abs(report["daemon_down"] - down) < 1e-6
+    (s,) = report["processes"]
+    first = next(e["time"] for e in events(d, "--type", "state", "w:s"))
+    assert abs(s["observed"] - (report["end"] - first - down)) < 1e-6  # not counted as seen
+    text = d.ctl("report", "w:s").stdout
+    assert text.startswith("daemon down ") and "counted in no figure below" in text

@@ -64,7 +64,8 @@ async def serve(paths: Paths, backend: str | None, watch: bool = True,
             log.info("dashboard: %s", web.url_with_token())
         daemon.apply_config(daemon.read_config())
         daemon.bus.publish("daemon", None, {"what": "started", "version": __version__,
-                                            "pid": os.getpid()})
+                                            "pid": os.getpid(),
+                                            "previous_seen": daemon.previous_seen})
         daemon.restore()
         daemon.replay_spool()  # no await in between: live hook events wait for the loop
         watcher = None

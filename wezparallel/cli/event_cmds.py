@@ -157,6 +157,9 @@ def report_lines(result: dict[str, Any]) -> list[str]:
               span(p["backoff"]), span(p["fatal"]), span(p["mean_time_between_crashes"]))
              for p in result["processes"]]
     lines = _table(rows) if result["processes"] else ["no process events in this window"]
+    if result.get("daemon_down"):
+        lines = [f"daemon down {duration(result['daemon_down'])} of this window "
+                 "(counted in no figure below)", "", *lines]
     if result["agents"]:
         agents = [("AGENT", "BUSY", "WAITING", "IDLE")]
         agents += [(a["id"], span(a["busy"]), span(a["waiting"]), span(a["idle"]))

@@ -82,6 +82,16 @@ class Journal:
 
         return self._guard(read, 0)
 
+    def last_time(self) -> float | None:
+        """When the newest stored event happened: at start-up, the last sign of the daemon
+        before us."""
+        def read() -> float | None:
+            assert self._db is not None
+            row = self._db.execute("SELECT MAX(time) FROM events").fetchone()
+            return None if row[0] is None else float(row[0])
+
+        return self._guard(read, None)
+
     def append(self, batch: Sequence[Event]) -> None:
         """Store one batch in one transaction."""
         if not batch:

@@ -5,6 +5,13 @@ Each process's time is folded from its `state` events: the state it was in when 
 opens (its last event before it), then each change. A process first seen inside the window is
 counted from its first event, so a new one does not look down for the time before it existed.
 Agents are folded the same way from `activity` events.
+
+While the daemon is down nothing is journalled, so the last state would otherwise run on over
+a whole weekend. Each `daemon started` event ends a downtime: from `previous_seen` (the last
+moment the old daemon was seen, see `runtime.uptime`) or, in a journal older than that field,
+from the last event read, to the start. That span is counted as `daemon_down`, not as anyone's
+state, and a process's `observed` time excludes it. After the start each id resumes the state
+it had: an adopted process or a restored agent sends no event for being where it was.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from typing import Any
 from wezparallel.events.model import Event
 
 AGENT_ACTIVITIES = ("busy", "waiting", "idle")
+DOWN = "(daemon down)"  # a track's value while the daemon was down; never a real state
 DEFAULT_WINDOW = 86400.0  # seconds: `wezparctl report` covers the last day unless told
 
 
@@ -37,6 +45,14 @@ class _Track:
         if self.current is not None and t >= start:
             self.spent[self.current] = self.spent.get(self.current, 0.0) + at - self.since
         self.current, self.since = to, at
+
+    def pause(self, gone: float, back: float, start: float) -> None:
+        """The daemon was down over [gone, back]: that is DOWN time, then the value resumes."""
+        if self.current is None:
+            return
+        resume = self.current
+        self.move(DOWN, None, gone, start)
+        self.move(resume, None, back, start)
 
     def close(self, end: float) -> None:
         if self.current is not None:
@@ -76,9 +92,10 @@ class Report:
     end: float
     processes: tuple[ProcessReport, ...]
     agents: tuple[AgentReport, ...]
+    daemon_down: float = 0.0  # seconds of the window without a daemon, in no figure above
 
     def to_json(self) -> dict[str, Any]:
-        return {"start": self.start, "end": self.end,
+        return {"start": self.start, "end": self.end, "daemon_down": self.daemon_down,
                 "processes": [p.to_json() for p in self.processes],
                 "agents": [a.to_json() for a in self.agents]}
 
@@ -89,8 +106,18 @@ def build(events: Iterable[Event], start: float, end: float) -> Report:
     activities: dict[str, _Track] = {}
     counts: dict[str, list[int]] = {}  # id -> [restarts, crashes]
     started: set[str] = set()
+    last: float | None = None  # the time of the last event read
+    down = 0.0
     for e in events:
-        if e.id is None or e.time > end:
+        if e.time > end:
+            continue
+        if e.type == "daemon" and e.fields.get("what") == "started" and last is not None:
+            gone = _gone_at(e, last)
+            for track in (*states.values(), *activities.values()):
+                track.pause(gone, e.time, start)
+            down += max(0.0, min(e.time, end) - max(gone, start))
+        last = e.time
+        if e.id is None:
             continue
         to, frm = e.fields.get("to"), e.fields.get("from")
         if e.type == "state" and isinstance(to, str):
@@ -107,12 +134,22 @@ def build(events: Iterable[Event], start: float, end: float) -> Report:
     processes = tuple(_process(pid, track, counts[pid], end)
                       for pid, track in sorted(states.items()))
     agents = tuple(_agent(pid, track, end) for pid, track in sorted(activities.items()))
-    return Report(start, end, processes, agents)
+    return Report(start, end, processes, agents, down)
+
+
+def _gone_at(started: Event, last: float) -> float:
+    """When the daemon before `started` went away: when it was last seen, never before the
+    last event read (a filtered stream only bounds it from below) nor after the start."""
+    seen = started.fields.get("previous_seen")
+    if isinstance(seen, (int, float)) and not isinstance(seen, bool):
+        return max(last, min(float(seen), started.time))
+    return last
 
 
 def _process(pid: str, track: _Track, counts: list[int], end: float) -> ProcessReport:
     track.close(end)
-    observed = end - (track.first_seen if track.first_seen is not None else end)
+    observed = end - (track.first_seen if track.first_seen is not None else end) \
+        - track.spent.get(DOWN, 0.0)
     running = track.spent.get("RUNNING", 0.0)
     restarts, crashes = counts
     return ProcessReport(

@@ -104,7 +104,7 @@ class Board:
         journal = self.bus.journal
         if journal is None:
             return []
-        return list(journal.read(types=("activity",), since_time=start - LOOKBACK))
+        return list(journal.read(types=("activity", "daemon"), since_time=start - LOOKBACK))
 
     # --- a person's changes -----------------------------------------------------------------
 

@@ -52,7 +52,7 @@ from wezparallel.runtime.prompts import PromptSender
 from wezparallel.runtime.registry import BackendFactory, BackendRegistry
 from wezparallel.runtime.screen import ScreenPoller
 from wezparallel.runtime.status import status_object
-from wezparallel.runtime.statusfile import StatusFile
+from wezparallel.runtime.statusfile import StatusFile, last_written
 from wezparallel.runtime.stopped_panes import StoppedPanes
 from wezparallel.runtime.supervisor import Supervisor
 from wezparallel.runtime.task_feedback import TaskFeedback
@@ -142,8 +142,13 @@ class Daemon:
                                       self.exits]
         self.persistence.extras = self._saved_extras
         self.supervisor.update_listeners.append(self.health.process_updated)
-        self.bus = EventBus(self.clock, Journal(self.paths.state_dir / JOURNAL_FILE,
-                                                settings.events.retention))
+        journal = Journal(self.paths.state_dir / JOURNAL_FILE, settings.events.retention)
+        self.bus = EventBus(self.clock, journal)
+        # the last sign of the daemon before us, for the `started` event: a report counts the
+        # time since as "daemon down" (see events.report)
+        self.previous_seen = max((t for t in (journal.last_time(),
+                                              last_written(self.paths.status_file))
+                                  if t is not None), default=None)
         self.differ = connect_events(self.bus, self.supervisor, self.agents, self.notices,
                                      self.health.reason)
         self.hooks = HookRunner(self._spec_of, self.notices.add, settings.events,

@@ -31,6 +31,16 @@ HEARTBEAT = 10.0  # seconds between writes when nothing changes
 STALE_AFTER = 25.0  # seconds after which a reader should take the daemon for dead
 
 
+def last_written(path: Path) -> float | None:
+    """When a daemon last wrote `path`: read before ours overwrites it, the heartbeat of the
+    daemon before us, within `HEARTBEAT` seconds of its end even when it was SIGKILLed."""
+    try:
+        stamp = json.loads(path.read_text(encoding="utf-8"))["daemon"]["written_at"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return float(stamp) if isinstance(stamp, (int, float)) else None
+
+
 class StatusFile:
     def __init__(self, path: Path, build: Callable[[], dict[str, Any]], clock: Clock, *,
                  min_gap: float = MIN_GAP, heartbeat: float = HEARTBEAT) -> None:

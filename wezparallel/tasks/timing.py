@@ -1,7 +1,9 @@
 """Time per task, from the journal's activity events: pure, so it is the same after a restart.
 
 A task's busy and waiting seconds are its agent's busy and waiting time between the task's start
-and its finish (now, while it is in doing), folded exactly like `wezparctl report` folds them.
+and its finish (now, while it is in doing), folded exactly like `wezparctl report` folds them:
+the `daemon` events go along, so a weekend the daemon was down is not counted as the agent's
+last activity.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ LOOKBACK = 86400.0  # seconds of activity read before a start, to know where the
 def busy_waiting(events: Iterable[Event], agent: str, start: float,
                  end: float) -> tuple[float, float]:
     """(busy, waiting) seconds of `agent` over [start, end]."""
-    mine = (e for e in events if e.type == "activity" and e.id == agent)
+    mine = (e for e in events if e.type == "daemon" or (e.type == "activity" and e.id == agent))
     report = build(mine, start, end)
     found = next((a for a in report.agents if a.id == agent), None)
     return (found.busy, found.waiting) if found is not None else (0.0, 0.0)

@@ -100,7 +100,7 @@ def _lagged(d: Daemon, last: int, limit: int) -> dict[str, Any]:
 
 def _report(d: Daemon, params: dict[str, Any]) -> dict[str, Any]:
     """Folded from every kept `state` and `activity` event: those before the window say
-    where each process stood when it opened."""
+    where each process stood when it opened; `daemon` starts end the spans it was down."""
     from wezparallel.events import report
 
     accept = event_filter({"patterns": params.get("patterns")})
@@ -109,8 +109,10 @@ def _report(d: Daemon, params: dict[str, Any]) -> dict[str, Any]:
     start = since_time if since_time is not None else end - report.DEFAULT_WINDOW
     d.bus.flush()
     journal = d.bus.journal
-    past = journal.read(types=("state", "activity")) if journal is not None else iter(())
-    out = report.build((e for e in past if accept(e)), start, end).to_json()
+    past = journal.read(types=("state", "activity", "daemon")) if journal is not None \
+        else iter(())  # daemon starts bound the downtimes, whatever the patterns
+    out = report.build((e for e in past if e.type == "daemon" or accept(e)), start,
+                       end).to_json()
     out |= _task_report(d, accept, start, end)
     return out | {"journal_disabled": journal.reason if journal is not None else "no journal"}
 
