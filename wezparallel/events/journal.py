@@ -1,9 +1,8 @@
 """The event journal: SQLite in the state dir, one transaction per batch.
 
 The bus hands over everything published during one loop iteration at once, so a burst of a
-thousand events is one `executemany` and one commit. WAL with `synchronous=NORMAL` makes a
-commit a write into the OS page cache: it survives the daemon being SIGKILLed (the kernel still
-has it), and at worst the last batch is lost to a power cut.
+thousand events is one `executemany` and one commit (WAL: see `wezparallel.sqlitefile`; at
+worst the last batch is lost to a power cut, never to a SIGKILL).
 
 `seq` continues from the highest one stored, so it increases per state dir across restarts.
 Like the metrics history, the journal is never a reason to stop supervising: a SQLite or file
@@ -14,19 +13,12 @@ from __future__ import annotations
 
 import functools
 import json
-import logging
-import sqlite3
-from collections.abc import Callable, Collection, Iterator, Sequence
-from contextlib import suppress
+from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
-from typing import TypeVar
 
 from wezparallel.events.model import Event
-from wezparallel.paths import ensure_private_dir
+from wezparallel.sqlitefile import OptionalDatabase
 
-log = logging.getLogger(__name__)
-
-T = TypeVar("T")
 FILE_NAME = "events.sqlite"
 PRUNE_EVERY = 3600.0  # seconds between retention passes
 READ_CHUNK = 2000  # rows fetched per query while reading
@@ -39,40 +31,14 @@ CREATE INDEX IF NOT EXISTS events_by_time ON events (time);
 """
 
 
-class Journal:
+class Journal(OptionalDatabase):
+    name = "event journal"
+    without = "a journal"
+
     def __init__(self, path: Path, retention: float = 7 * 86400.0) -> None:
-        self.path = path
         self.retention = retention  # seconds; 0 keeps everything
-        self.reason: str | None = None
-        self._db: sqlite3.Connection | None = None
         self._last_prune: float | None = None
-        self._guard(self._open, None)
-
-    @property
-    def enabled(self) -> bool:
-        return self.reason is None
-
-    def _open(self) -> None:
-        ensure_private_dir(self.path.parent)  # the state dir: 0700 whatever the umask
-        db = sqlite3.connect(self.path, timeout=2.0, isolation_level=None)
-        self._db = db
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=NORMAL")
-        db.executescript(SCHEMA)
-
-    def _guard(self, action: Callable[[], T], default: T) -> T:
-        if self.reason is not None:
-            return default
-        try:
-            return action()
-        except (sqlite3.Error, OSError) as exc:
-            self.reason = f"event journal disabled ({self.path}): {type(exc).__name__}: {exc}"
-            log.warning("%s; carrying on without a journal", self.reason)
-            if self._db is not None:
-                with suppress(sqlite3.Error):
-                    self._db.close()
-                self._db = None
-            return default
+        super().__init__(path, SCHEMA, timeout=2.0)
 
     def last_seq(self) -> int:
         def read() -> int:
@@ -98,18 +64,11 @@ class Journal:
             return
 
         def write() -> None:
-            assert self._db is not None
             rows = [(e.seq, e.time, e.type, e.id, json.dumps(e.to_json(), separators=(",", ":")))
                     for e in batch]
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                self._db.executemany(
-                    "INSERT OR REPLACE INTO events (seq, time, type, id, body) "
-                    "VALUES (?, ?, ?, ?, ?)", rows)
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+            with self._transaction() as db:
+                db.executemany("INSERT OR REPLACE INTO events (seq, time, type, id, body) "
+                               "VALUES (?, ?, ?, ?, ?)", rows)
 
         self._guard(write, None)
 
@@ -154,9 +113,3 @@ class Journal:
             args = [*args, *types]
         sql += f" ORDER BY seq LIMIT {READ_CHUNK}"
         return [Event.from_json(json.loads(row[0])) for row in self._db.execute(sql, args)]
-
-    def close(self) -> None:
-        if self._db is not None:
-            with suppress(sqlite3.Error):
-                self._db.close()
-            self._db = None

@@ -6,28 +6,21 @@ rollup job is needed). Expired rows are deleted at most once per `prune_every`.
 
 History is a convenience, never a reason to stop supervising: any SQLite or file-system error
 (a corrupt file, a lock held too long, a read-only state dir) is logged once, the object turns
-`disabled` with the reason, and every later call does nothing. Times are wall-clock epoch
-seconds handed in by the caller.
+`disabled` with the reason, and every later call does nothing (`wezparallel.sqlitefile`).
+Times are wall-clock epoch seconds handed in by the caller.
 """
 
 from __future__ import annotations
 
-import logging
 import sqlite3
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from wezparallel.metrics.settings import MINUTE, MetricsSettings
 from wezparallel.metrics.snapshot import Snapshot
-from wezparallel.paths import ensure_private_dir
+from wezparallel.sqlitefile import OptionalDatabase
 
-log = logging.getLogger(__name__)
-
-T = TypeVar("T")
 SYSTEM_ID = "@system"  # the whole machine's row; process ids always contain ':'
 
 SCHEMA = """
@@ -78,60 +71,16 @@ class Series:
                 "points": [p.to_json() for p in self.points]}
 
 
-class History:
+class History(OptionalDatabase):
     """The metrics database; safe to call from the loop and one worker thread."""
 
+    name = "metrics history"
+    without = "history"
+
     def __init__(self, path: Path, settings: MetricsSettings | None = None) -> None:
-        self.path = path
         self.settings = settings or MetricsSettings()
-        self.reason: str | None = None
-        self._lock = threading.Lock()
-        self._db: sqlite3.Connection | None = None
         self._last_prune: float | None = None
-        self._guard(self._open, None)
-
-    @property
-    def enabled(self) -> bool:
-        return self.reason is None
-
-    def _open(self) -> None:
-        ensure_private_dir(self.path.parent)
-        db = sqlite3.connect(self.path, timeout=self.settings.busy_timeout,
-                             isolation_level=None, check_same_thread=False)
-        self._db = db
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=NORMAL")
-        db.executescript(SCHEMA)  # a corrupt file fails here, a whole-file check is too slow
-
-    def _guard(self, action: Callable[[], T], default: T) -> T:
-        """Run a database action; on any failure disable history for good, once."""
-        if self.reason is not None:
-            return default
-        with self._lock:
-            try:
-                return action()
-            except (sqlite3.Error, OSError) as exc:
-                self._disable(f"{type(exc).__name__}: {exc}")
-                return default
-
-    def _disable(self, why: str) -> None:
-        self.reason = f"metrics history disabled ({self.path}): {why}"
-        log.warning("%s; carrying on without history", self.reason)
-        if self._db is not None:
-            with suppress(sqlite3.Error):
-                self._db.close()
-            self._db = None
-
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        assert self._db is not None
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self._db
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
+        super().__init__(path, SCHEMA, self.settings.busy_timeout, threaded=True)
 
     def record(self, snapshot: Snapshot) -> None:
         """Store one pass (every process plus the system) in one transaction, then maybe prune."""
@@ -194,10 +143,7 @@ class History:
         return self._guard(read, (0, 0))
 
     def close(self) -> None:
-        with self._lock:
-            if self._db is not None:
-                self._db.close()
-                self._db = None
+        super().close()
         if self.reason is None:
             self.reason = "closed"
 

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 from wezparallel.errors import StateError
+from wezparallel.sqlitefile import connect, transaction
 from wezparallel.tasks.model import Task
 
 FILE_NAME = "tasks.sqlite"
@@ -41,12 +41,10 @@ class TaskStore:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self._db = sqlite3.connect(path, timeout=5.0, isolation_level=None)
+            self._db = connect(path, timeout=5.0)
         except sqlite3.Error as exc:
             raise StateError(f"task store {path}: {exc}") from exc
         try:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
             self._migrate()
         except (sqlite3.Error, StateError) as exc:
             self._db.close()
@@ -71,15 +69,8 @@ class TaskStore:
                         self._db.execute(statement)
                 self._db.execute(f"PRAGMA user_version = {version + 1}")
 
-    @contextmanager
-    def _transaction(self) -> Iterator[None]:
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
+    def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        return transaction(self._db)
 
     def next_id(self) -> str:
         try:
