@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import time
@@ -235,3 +236,8 @@ def test_a_report_counts_the_daemon_down_time_apart_after_a_sigkill_and_a_stop(
     assert abs(s["observed"] - (report["end"] - first - down)) < 1e-6  # not counted as seen
     text = d.ctl("report", "w:s").stdout
     assert text.startswith("daemon down ") and "counted in no figure below" in text
+    lines = d.ctl("events", "--type", "daemon").stdout.splitlines()
+    started = [line for line in lines if "daemon started" in line]
+    assert len(started) == 3 and "; down" not in started[0]
+    assert all(re.search(r"daemon started \(pid \d+; down \d[\dms]*\)$", line)
+               for line in started[1:]), started

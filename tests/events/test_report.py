@@ -114,3 +114,11 @@ def test_a_task_does_not_count_the_weekend_as_busy() -> None:
     from wezparallel.tasks.timing import busy_waiting
 
     assert busy_waiting(weekend(), "w:bot", 50.0, 10_100.0) == (200.0, 0.0)
+
+
+def test_a_downtime_longer_than_the_journal_keeps_is_still_counted() -> None:
+    """Everything before the start was pruned: `previous_seen` alone bounds the downtime."""
+    events = [_daemon(7, 1000.0, "started", previous_seen=400.0),
+              _activity(8, 1000.0, "w:bot", None, "busy")]
+    report = build(events, start=0.0, end=1100.0)
+    assert report.daemon_down == 600.0 and report.agents[0].busy == 100.0

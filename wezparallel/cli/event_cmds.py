@@ -48,7 +48,10 @@ def describe(event: dict[str, Any]) -> str:
         what = event.get("what")
         if what == "adopted":
             return f"daemon adopted {event.get('count', 0)} processes"
-        return f"daemon {what}" + (f" (pid {event['pid']})" if event.get("pid") else "")
+        down = event.get("previous_seen")
+        after = f"; down {_down_for(event['time'] - down)}" if isinstance(down, (int, float)) \
+            and what == "started" else ""
+        return f"daemon {what}" + (f" (pid {event['pid']}{after})" if event.get("pid") else "")
     if kind == "task":
         task = event.get("task") or {}
         move = f" {event['from']} -> {event['to']}" if event.get("from") != event.get("to") \
@@ -57,6 +60,12 @@ def describe(event: dict[str, Any]) -> str:
     if kind in ("notice", "lagged"):
         return f"{kind}: {event.get('message', '')}"
     return str(kind)
+
+
+def _down_for(seconds: float) -> str:
+    from wezparallel.cli.format import duration
+
+    return duration(max(0.0, seconds))
 
 
 def _exit_text(event: dict[str, Any]) -> str | None:

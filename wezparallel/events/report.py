@@ -8,8 +8,10 @@ Agents are folded the same way from `activity` events.
 
 While the daemon is down nothing is journalled, so the last state would otherwise run on over
 a whole weekend. Each `daemon started` event ends a downtime: from `previous_seen` (the last
-moment the old daemon was seen, see `runtime.uptime`) or, in a journal older than that field,
-from the last event read, to the start. That span is counted as `daemon_down`, not as anyone's
+moment the old daemon was seen: its last journalled event or its last `status.json` heartbeat,
+so a SIGKILLed daemon, which journals no stop, is bounded within one heartbeat of its death;
+a clean stop writes the status file last) or, in a journal older than that field, from the
+last event read, to the start. That span is counted as `daemon_down`, not as anyone's
 state, and a process's `observed` time excludes it. After the start each id resumes the state
 it had: an adopted process or a restored agent sends no event for being where it was.
 """
@@ -111,11 +113,8 @@ def build(events: Iterable[Event], start: float, end: float) -> Report:
     for e in events:
         if e.time > end:
             continue
-        if e.type == "daemon" and e.fields.get("what") == "started" and last is not None:
-            gone = _gone_at(e, last)
-            for track in (*states.values(), *activities.values()):
-                track.pause(gone, e.time, start)
-            down += max(0.0, min(e.time, end) - max(gone, start))
+        if e.type == "daemon" and e.fields.get("what") == "started":
+            down += _downtime(e, last, (*states.values(), *activities.values()), start, end)
         last = e.time
         if e.id is None:
             continue
@@ -137,13 +136,25 @@ def build(events: Iterable[Event], start: float, end: float) -> Report:
     return Report(start, end, processes, agents, down)
 
 
-def _gone_at(started: Event, last: float) -> float:
-    """When the daemon before `started` went away: when it was last seen, never before the
-    last event read (a filtered stream only bounds it from below) nor after the start."""
+def _downtime(started: Event, last: float | None, tracks: Iterable[_Track], start: float,
+              end: float) -> float:
+    """Pause every track over the downtime `started` ends; its seconds inside the window.
+
+    It runs from `previous_seen`, never before the last event read (a filtered stream only
+    bounds it from below) nor after the start; without `previous_seen` (a journal written
+    before it existed) from the last event read; with neither (the first start) there is none.
+    """
     seen = started.fields.get("previous_seen")
     if isinstance(seen, (int, float)) and not isinstance(seen, bool):
-        return max(last, min(float(seen), started.time))
-    return last
+        gone = min(float(seen), started.time) if last is None \
+            else max(last, min(float(seen), started.time))
+    elif last is not None:
+        gone = last
+    else:
+        return 0.0
+    for track in tracks:
+        track.pause(gone, started.time, start)
+    return max(0.0, min(started.time, end) - max(gone, start))
 
 
 def _process(pid: str, track: _Track, counts: list[int], end: float) -> ProcessReport:
