@@ -20,10 +20,8 @@ import threading
 from benchmarks import harness as h
 from benchmarks.results import Figure, Measured
 from benchmarks.session import Session, Tool, programs, running, wait_all_running
-from wezparallel.metrics.settings import MetricsSettings
 
 START_TIMEOUT = 120.0  # seconds for any workspace to come up on a loaded 2-core machine
-QUIET = MetricsSettings().watch_grace  # after a `status` call, the sampler's fast pace lasts
 
 
 def figures(b: h.Budget) -> list[Figure]:
@@ -48,7 +46,7 @@ def measure(tool: Tool, b: h.Budget) -> Measured:
         out["cold_start"] = wait_all_running(session, b.processes, START_TIMEOUT)
         h.pause(b.settle_seconds)
         out["rss"] = h.rss_mb(session.daemon_pid)
-        h.pause(QUIET if not b.quick else 0.0)  # nobody has looked for a while: the idle pace
+        h.pause(b.quiet_seconds)  # nobody has looked for a while: the sampler's idle pace
         out["idle_cpu"] = h.idle_cpu_percent(session.daemon_pid, b.idle_seconds)
         out["idle_cpu_watched"] = _watched_cpu(session, b.idle_seconds)
     return out
