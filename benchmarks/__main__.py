@@ -28,6 +28,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 def build_tools() -> tuple[suite.Tools, dict[str, str], Path | None]:
     missing: dict[str, str] = {}
     sup_bin: Path | None = None
+    wez_driver.ensure_installed()  # no fallback: a figure of the editable copy would mislead
     try:
         sup_bin = sup_driver.ensure_installed()
     except (harness.BenchError, OSError) as exc:

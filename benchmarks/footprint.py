@@ -7,7 +7,8 @@ RSS is the daemon's own resident memory after a quiet settle time; idle CPU is i
 (all threads, ns precision) over a window in which nobody calls it, and again over a window in
 which a live view refreshes every 2 s (wezparallel's `top`, which makes its sampler run at the
 fast interval; supervisord's `getAllProcessInfo`). wezparallel runs as a user runs it: watcher
-on, metrics sampler on at its default settings.
+on, metrics sampler on at its default settings, installed like supervisord by a regular
+`pip install` into a venv of its own, which compiles the bytecode (`wez_driver`).
 """
 
 from __future__ import annotations
