@@ -87,11 +87,12 @@ class History:
         self.reason: str | None = None
         self._lock = threading.Lock()
         self._db: sqlite3.Connection | None = None
+        self._opened = False  # the file is opened by the first call that needs it
         self._last_prune: float | None = None
-        self._guard(self._open, None)
 
     @property
     def enabled(self) -> bool:
+        self._guard(lambda: None, None)  # a file that cannot be opened disables history
         return self.reason is None
 
     def _open(self) -> None:
@@ -104,11 +105,18 @@ class History:
         db.executescript(SCHEMA)  # a corrupt file fails here, a whole-file check is too slow
 
     def _guard(self, action: Callable[[], T], default: T) -> T:
-        """Run a database action; on any failure disable history for good, once."""
+        """Run a database action; on any failure disable history for good, once.
+
+        The file is opened (created, for a new state dir, with several fsyncs) by the first
+        action rather than by the constructor: that is the first metrics pass, in the runner's
+        worker thread one interval after start, so a daemon's start never waits for it."""
         if self.reason is not None:
             return default
         with self._lock:
             try:
+                if not self._opened:
+                    self._opened = True
+                    self._open()
                 return action()
             except (sqlite3.Error, OSError) as exc:
                 self._disable(f"{type(exc).__name__}: {exc}")
