@@ -27,13 +27,11 @@ from benchmarks.footprint import START_TIMEOUT
 from benchmarks.results import Figure, Measured
 from benchmarks.session import Session, Tool, programs, running, wait_all_running
 from benchmarks.wez_driver import BIN, WezparallelSession, tool
-from wezparallel.metrics.settings import MetricsSettings
 
 PAGES = 10
 SETTLE = 2.0  # seconds for the pages to connect and read their snapshots
 REPO = Path(__file__).resolve().parent.parent
 ON = ("--dashboard", "127.0.0.1:0")
-QUIET = MetricsSettings().watch_grace  # after a `status` call, the sampler's fast pace lasts
 
 
 def figures(b: h.Budget) -> list[Figure]:
@@ -119,7 +117,7 @@ def measure(_tool: Tool, b: h.Budget) -> Measured:
         wait_all_running(session, b.processes, START_TIMEOUT)
         h.pause(b.settle_seconds)
         out["dash_rss_on"] = h.rss_mb(session.daemon_pid)
-        h.pause(QUIET if not b.quick else 0.0)  # nobody looked for a while: the idle pace
+        h.pause(b.quiet_seconds)  # nobody looked for a while: the idle pace
         out["dash_idle_none"] = h.idle_cpu_percent(session.daemon_pid, b.idle_seconds)
         with pages(session, PAGES, poll=False):
             out["dash_idle_streams"] = h.idle_cpu_percent(session.daemon_pid, b.idle_seconds)

@@ -4,11 +4,14 @@ Cold start is timed from spawning the daemon to the answer of the first status c
 every process RUNNING, through the tool's API on a new connection (polled every 20 ms, less
 often while calls are slow, at once when /proc shows all the children).
 RSS is the daemon's own resident memory after a quiet settle time; idle CPU is its CPU time
-(all threads, ns precision) over a window in which nobody calls it, and again over a window in
-which a live view refreshes every 2 s (wezparallel's `top`, which makes its sampler run at the
-fast interval; supervisord's `getAllProcessInfo`). wezparallel runs as a user runs it: watcher
-on, metrics sampler on at its default settings, installed like supervisord by a regular
-`pip install` into a venv of its own, which compiles the bytecode (`wez_driver`).
+(all threads, ns precision) over a window in which nobody calls it, begun once nobody has
+called it for wezparallel's watch grace (30 s: the metrics sampler stays at its fast pace that
+long after a `status`, so earlier the window would time the last look, not "nobody looking";
+both tools wait the same), and again over a window in which a live view refreshes every 2 s
+(wezparallel's `top`, which makes its sampler run at the fast interval; supervisord's
+`getAllProcessInfo`). wezparallel runs as a user runs it: watcher on, metrics sampler on at its
+default settings, installed like supervisord by a regular `pip install` into a venv of its
+own, which compiles the bytecode (`wez_driver`).
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ def measure(tool: Tool, b: h.Budget) -> Measured:
         out["cold_start"] = wait_all_running(session, b.processes, START_TIMEOUT)
         h.pause(b.settle_seconds)
         out["rss"] = h.rss_mb(session.daemon_pid)
+        h.pause(b.quiet_seconds)  # nobody has looked for a while: the sampler's idle pace
         out["idle_cpu"] = h.idle_cpu_percent(session.daemon_pid, b.idle_seconds)
         out["idle_cpu_watched"] = _watched_cpu(session, b.idle_seconds)
     return out

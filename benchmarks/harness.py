@@ -20,6 +20,8 @@ from pathlib import Path
 
 import psutil
 
+from wezparallel.metrics.settings import MetricsSettings
+
 MB = 1024 * 1024
 
 
@@ -36,6 +38,9 @@ class Budget:
     small: int = 10  # the small workspace (RSS with 10 processes, reload)
     idle_seconds: float = 30.0  # window of the idle-CPU figures
     settle_seconds: float = 2.0  # quiet time before RSS is read
+    # Before an idle-CPU window that means "nobody looking": after a `status`, wezparallel's
+    # metrics sampler keeps its fast pace for its watch grace. Both tools wait the same.
+    quiet_seconds: float = MetricsSettings().watch_grace
     crash_samples: int = 20
     reload_samples: int = 20
     status_samples: int = 20  # in-process status calls
@@ -50,6 +55,7 @@ class Budget:
         if not quick:
             return cls(quick=False)
         return cls(quick=True, processes=20, small=5, idle_seconds=3.0, settle_seconds=1.0,
+                   quiet_seconds=0.0,
                    crash_samples=3, reload_samples=3, status_samples=5, command_samples=3,
                    scale=50, pane_samples=2)
 

@@ -1,7 +1,8 @@
 """Scale: a workspace of 1000 processes started, then one status of all, then idle CPU and RSS.
 
 Same measurements as `footprint` and `control`, at ten times the size, to show how each
-daemon's costs grow with the number of processes it watches.
+daemon's costs grow with the number of processes it watches. Idle CPU is taken as in
+`footprint`: once nobody has called the daemon for wezparallel's watch grace.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ def measure(tool: Tool, b: h.Budget) -> Measured:
         h.pause(b.settle_seconds)
         calls = [status_call_ms(session, b.scale) for _ in range(b.scale_status_samples)]
         out["scale_status"] = h.median(calls)
-        h.pause(b.settle_seconds)
+        h.pause(b.quiet_seconds)  # nobody has looked for a while: the sampler's idle pace
         out["scale_idle_cpu"] = h.idle_cpu_percent(session.daemon_pid, b.idle_seconds)
         out["scale_rss"] = h.rss_mb(session.daemon_pid)
     return out

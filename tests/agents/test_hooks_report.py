@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import fcntl
 import json
 import shlex
 import socket
@@ -8,9 +9,12 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
-from agent_helpers import EventListener
+import pytest
+from agent_helpers import EventListener, wait_until
 
+from wezparallel.agents import report
 from wezparallel.agents.hooks import (
     HOOK_EVENTS,
     REPORTER,
@@ -19,6 +23,8 @@ from wezparallel.agents.hooks import (
     settings_path,
     write_settings,
 )
+from wezparallel.agents.report import MAX_SPOOL
+from wezparallel.runtime import hook_spool
 
 
 def run_hook(command: str, payload: bytes) -> tuple[subprocess.CompletedProcess[bytes], float]:
@@ -41,6 +47,9 @@ def test_settings_have_one_reporter_hook_per_event() -> None:
             "/venv/bin/python", "-I", "-S", str(REPORTER), "--socket", "/run/d.sock",
             "--id", "ws:agent", "--timeout", "1", event,
         ]
+    spooled = hooks_settings("/run/d.sock", "ws:agent", spool="/st/hooks.spool")
+    assert shlex.split(spooled["hooks"]["Stop"][0]["hooks"][0]["command"])[-3:] == [
+        "--spool", "/st/hooks.spool", "Stop"]
     assert REPORTER.is_file()
 
 
@@ -130,3 +139,104 @@ def test_reporter_run_time(listener: EventListener) -> None:
           f"max {max(times) * 1000:.0f} ms over {len(times)} runs")
     assert len(listener.requests) == 10
     assert max(times) < 5
+
+
+# --- the spool: events the daemon could not be reached for ------------------------------------
+
+def spooled(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_bytes().splitlines()]
+
+
+def test_reporter_spools_what_no_daemon_received_stamped_and_private(short_dir: Path) -> None:
+    spool = short_dir / "state" / "hooks.spool"
+    spool.parent.mkdir(mode=0o700)
+    stale = short_dir / "stale.sock"  # the socket file a SIGKILLed daemon leaves behind
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as dead:
+        dead.bind(str(stale))
+    before = time.time()
+    for sock in (short_dir / "missing.sock", stale):
+        command = reporter_command(sock, "ws:a", "Stop", spool=spool)
+        proc, elapsed = run_hook(command, b'{"session_id": "s-1", "stop_hook_active": false}')
+        assert (proc.returncode, proc.stderr) == (0, b"") and elapsed < 5
+    after = time.time()
+    lines = spooled(spool)
+    assert [line["request"] for line in lines] == 2 * [{
+        "id": 1, "method": "agent_event", "params": {
+            "id": "ws:a", "event": "Stop", "session_id": "s-1",
+            "hook": {"stop_hook_active": False}}}]
+    assert all(before <= line["time"] <= after for line in lines)
+    assert spool.stat().st_mode & 0o777 == 0o600
+
+
+def test_reporter_does_not_spool_what_it_sent_to_a_silent_daemon(short_dir: Path) -> None:
+    """Sent but unanswered may mean applied: a copy replayed later could undo newer events."""
+    spool = short_dir / "hooks.spool"
+    ev = EventListener(short_dir / "d.sock", reply=False)
+    try:
+        command = reporter_command(ev.path, "ws:a", "Stop", timeout=0.3, spool=spool)
+        proc, _ = run_hook(command, b'{"session_id": "s"}')
+        wait_until(lambda: ev.events() == ["Stop"], what="the request")
+    finally:
+        ev.close()
+    assert (proc.returncode, proc.stderr) == (0, b"")
+    assert not spool.exists()
+
+
+def test_concurrent_reporters_append_whole_lines(short_dir: Path) -> None:
+    spool = short_dir / "hooks.spool"
+    procs = [subprocess.Popen(["/bin/sh", "-c", reporter_command(
+        short_dir / "none.sock", f"ws:a{n}", "PreToolUse", spool=spool)],
+        stdin=subprocess.PIPE) for n in range(8)]
+    for proc in procs:
+        assert proc.stdin is not None
+        proc.stdin.write(json.dumps({"session_id": "s", "message": "m" * 300}).encode())
+        proc.stdin.close()
+    assert [proc.wait(timeout=30) for proc in procs] == [0] * 8
+    ids = sorted(line["request"]["params"]["id"] for line in spooled(spool))
+    assert ids == sorted(f"ws:a{n}" for n in range(8))
+
+
+def test_the_spool_is_bounded_and_keeps_room_for_more_than_tool_uses(short_dir: Path) -> None:
+    spool = short_dir / "hooks.spool"
+    spool.write_bytes(b"x" * (MAX_SPOOL // 2 - 1) + b"\n")
+    spool.chmod(0o600)
+
+    def report(event: str) -> None:
+        command = reporter_command(short_dir / "none.sock", "ws:a", event, spool=spool)
+        assert run_hook(command, b'{"session_id": "s"}')[0].returncode == 0
+
+    report("PreToolUse")  # past half: tool uses, which matter least, are no longer kept
+    assert spool.stat().st_size == MAX_SPOOL // 2
+    report("Stop")
+    size = spool.stat().st_size
+    last = spool.read_bytes().splitlines()[-1]
+    assert size > MAX_SPOOL // 2 and json.loads(last)["request"]["params"]["event"] == "Stop"
+    with spool.open("ab") as f:
+        f.write(b"x" * (MAX_SPOOL - size - 11) + b"\n")
+    report("Stop")  # full: nothing more, whatever the event
+    assert spool.stat().st_size == MAX_SPOOL - 10
+
+
+def test_an_append_racing_a_daemons_take_goes_to_the_daemon_or_the_new_spool(
+        short_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The daemon renames the spool between the reporter's open and its lock: the line must
+    not land in the file the daemon has already read."""
+    spool = short_dir / "hooks.spool"
+    spool.write_bytes(b"")
+    taken: list[Path | None] = []
+    real_flock = fcntl.flock
+
+    def flock_after_take(fd: int, op: int) -> None:
+        if not taken:  # the first lock is the reporter's: the daemon takes the file first
+            monkeypatch.setattr(fcntl, "flock", real_flock)
+            taken.append(hook_spool.take(spool))
+            taken_data.append(taken[0].read_bytes() if taken[0] else b"")
+        real_flock(fd, op)
+
+    taken_data: list[bytes] = []
+    monkeypatch.setattr(fcntl, "flock", flock_after_take)
+    line = report.request(b'{"session_id": "s"}', "ws:a", "Stop")
+    report.deliver(str(short_dir / "none.sock"), str(spool), line, time.monotonic() + 1, 5.0)
+    assert taken == [spool.with_name("hooks.spool.replaying")] and taken_data == [b""]
+    assert spool.with_name("hooks.spool.replaying").read_bytes() == b""
+    assert [entry["request"]["params"]["event"] for entry in spooled(spool)] == ["Stop"]

@@ -81,6 +81,17 @@ def test_only_the_receiving_sessions_own_stop_finishes_with_the_turns_time(rig: 
     assert rig.board.store.load()[tid] == done  # on disk as it is in memory
 
 
+def test_a_stop_replayed_from_the_hook_spool_finishes_at_its_own_time(rig: Rig) -> None:
+    tid = rig.handed_over()
+    started = rig.clock.wall()
+    rig.hook("UserPromptSubmit", "s1")
+    rig.clock.advance(60)  # the turn ended 6 s in, while the daemon was down; replayed now
+    rig.tracker.on_event(PID, "Stop", "s1", {}, at=started + 6)
+    done = rig.board.tasks[tid]
+    assert done.status == m.TaskStatus.REVIEW
+    assert (done.finished, done.busy_seconds, done.waiting_seconds) == (started + 6, 6.0, 0.0)
+
+
 def test_a_failed_turn_keeps_it_in_doing_with_the_reason(rig: Rig) -> None:
     tid = rig.handed_over()
     rig.hook("UserPromptSubmit", "s1")

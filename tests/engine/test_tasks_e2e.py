@@ -365,3 +365,25 @@ def test_a_board_reader_gets_the_tasks_in_the_snapshot_then_each_change(
         moved = next(stream)
         assert (moved["change"], moved["from"], moved["to"], moved["task"]["id"]) == (
             "moved", "todo", "cancelled", first)
+
+
+def test_a_task_whose_stop_came_while_the_daemon_was_down_reaches_review(
+        boards: Callable[..., Board]) -> None:
+    """The turn ends between a SIGKILL and the next start: its Stop hook finds no daemon and
+    spools; the next daemon applies it, so the task moves on instead of staying in doing."""
+    b = boards("a")
+    b.idle("ws:a")
+    tid = b.add("ends meanwhile", "--body", "work sleep:3")
+    b.until("it doing, delivered", lambda ts: ts[tid]["status"] == "doing"
+            and ts[tid]["session_id"] is not None)
+    b.d.kill()
+    spool = b.d.state / "hooks.spool"
+    retry_until(lambda: spool.exists() and b'"event":"Stop"' in spool.read_bytes(), 30, 0.05,
+                "the spooled Stop")
+    [stop] = [e for e in map(json.loads, spool.read_bytes().splitlines())
+              if e["request"]["params"]["event"] == "Stop"]
+    b.d.start()
+    task = b.tasks()[tid]  # applied before the daemon answered anything
+    assert task["status"] == "review", task
+    assert task["finished"] == stop["time"] and 2.5 < task["busy_seconds"] < 6, task
+    assert b.d.process("ws:a")["activity"] == "idle"

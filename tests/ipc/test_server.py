@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
@@ -13,8 +14,10 @@ import threading
 import pytest
 
 from tests.ipc.conftest import Recorder, ServerThread, make_handlers, raw_exchange, read_lines
+from tests.support import retry_until
 from wezparallel.errors import IpcError, RemoteError
 from wezparallel.ipc.client import Client
+from wezparallel.ipc.hangup import cancel_on_hangup
 from wezparallel.ipc.protocol import MAX_FRAME
 from wezparallel.ipc.server import IpcServer
 from wezparallel.ipc.socketfile import peer_uid
@@ -259,3 +262,43 @@ def test_a_client_that_is_not_read_cannot_make_the_server_hold_much(served) -> N
                 sent += 1
     # the 2 MiB queued + one frame being read + socket buffers (under 1 MiB here)
     assert sent < 5, sent
+
+
+def test_a_hang_up_cancels_a_pure_wait_but_not_a_change(root) -> None:
+    """A call marked cancel_on_hangup ends when its client closes; one that changes something
+    runs to its end with nobody left to read the answer; a half-close cancels nothing."""
+    cancelled, changed = threading.Event(), threading.Event()
+
+    async def parked(params: dict[str, object]) -> object:
+        try:
+            await asyncio.Event().wait()
+        finally:
+            cancelled.set()
+
+    async def change(params: dict[str, object]) -> object:
+        await asyncio.sleep(0.2)
+        changed.set()
+        return {}
+
+    async def slow_wait(params: dict[str, object]) -> object:
+        await asyncio.sleep(0.2)
+        return {"waited": True}
+
+    st = ServerThread(root, {"parked": cancel_on_hangup(parked), "change": change,
+                             "slow_wait": cancel_on_hangup(slow_wait)}).start()
+    try:
+        with socket.socket(socket.AF_UNIX) as half:
+            half.settimeout(10)
+            half.connect(str(st.path))
+            half.sendall(b'{"id": 1, "method": "slow_wait"}\n')
+            half.shutdown(socket.SHUT_WR)
+            assert json.loads(read_lines(half, 1)[0])["result"] == {"waited": True}
+        for method in ("parked", "change"):
+            with socket.socket(socket.AF_UNIX) as gone:
+                gone.connect(str(st.path))
+                gone.sendall(b'{"id": 1, "method": "%s"}\n' % method.encode())
+        assert cancelled.wait(10), "the wait went on after its client hung up"
+        assert changed.wait(10), "the change was cut short"
+        retry_until(lambda: not st.server._connections, 10, 0.02, "no connection left")
+    finally:
+        st.stop()

@@ -9,6 +9,11 @@ event name, as a script rather than with `-m`, under the daemon's own interprete
 - `-I` ignores PYTHON* variables and the cwd, which is the agent's checkout of some project.
 
 Matchers are left out, which matches every tool (PreToolUse) and every source (SessionStart).
+
+`--spool` names the file where the reporter leaves an event the daemon could not be reached
+for (it is down: a restart, an upgrade); the next daemon applies it on start
+(`wezparallel.runtime.hook_spool`). An absolute path in the daemon's private state dir,
+passed like the socket, because the reporter may import nothing of ours to derive it.
 """
 
 from __future__ import annotations
@@ -29,29 +34,38 @@ HOOK_EVENTS = (
 """StopFailure (Claude Code >= 2.1.78) ends a turn that failed on an API error (not logged in,
 rate limit...) instead of Stop: without it such a turn would leave the agent busy for good."""
 REPORTER = Path(__file__).with_name("report.py")
+SPOOL_FILE = "hooks.spool"
 REPORT_TIMEOUT = 1.0  # seconds the reporter may spend in total
 HOOK_TIMEOUT = 10  # seconds after which Claude Code itself kills a hook command
 
 
+def spool_path(state_dir: str | os.PathLike[str]) -> Path:
+    """The hook spool of the daemon whose state dir this is."""
+    return Path(state_dir) / SPOOL_FILE
+
+
 def reporter_command(socket_path: str | os.PathLike[str], process_id: str, event: str, *,
-                     python: str | None = None, timeout: float = REPORT_TIMEOUT) -> str:
+                     python: str | None = None, timeout: float = REPORT_TIMEOUT,
+                     spool: str | os.PathLike[str] | None = None) -> str:
     """The shell command line one hook runs (Claude Code runs hook commands through a shell)."""
     argv = [
         python or sys.executable, "-I", "-S", os.fspath(REPORTER),
         "--socket", os.fspath(socket_path), "--id", process_id,
-        "--timeout", f"{timeout:g}", event,
+        "--timeout", f"{timeout:g}",
+        *(["--spool", os.fspath(spool)] if spool is not None else []), event,
     ]
     return shlex.join(argv)
 
 
 def hooks_settings(socket_path: str | os.PathLike[str], process_id: str, *,
-                   python: str | None = None,
+                   python: str | None = None, spool: str | os.PathLike[str] | None = None,
                    events: tuple[str, ...] = HOOK_EVENTS) -> dict[str, Any]:
     """The settings document: one command hook per event."""
     hooks = {
         event: [{"hooks": [{
             "type": "command",
-            "command": reporter_command(socket_path, process_id, event, python=python),
+            "command": reporter_command(socket_path, process_id, event, python=python,
+                                        spool=spool),
             "timeout": HOOK_TIMEOUT,
         }]}]
         for event in events

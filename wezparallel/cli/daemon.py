@@ -66,6 +66,7 @@ async def serve(paths: Paths, backend: str | None, watch: bool = True,
         daemon.bus.publish("daemon", None, {"what": "started", "version": __version__,
                                             "pid": os.getpid()})
         daemon.restore()
+        daemon.replay_spool()  # no await in between: live hook events wait for the loop
         watcher = None
         if watch:  # watchdog and its observer thread cost memory: only when asked for
             from wezparallel.runtime.watcher import ConfWatcher

@@ -1,9 +1,11 @@
 """The daemon's end of the control socket: frames in, handler calls, replies out.
 
 One asyncio task per connection reads frames into a small queue while another answers them in
-order, so a stream (`logs -f`) ends as soon as its client goes away and one slow or hostile
-client never holds up another. The methods themselves live in `wezparallel.ipc.handlers`;
-this module knows only the protocol (docs/protocol.md).
+order, so one slow or hostile client never holds up another. When a client hangs up, its stream
+(`logs -f`) ends and a call that only waits for it (`wait`) is dropped at once, freeing its slot
+(`hangup`); a client that only shut down its write side is still answered. The methods
+themselves live in `wezparallel.ipc.handlers`; this module knows only the protocol
+(docs/protocol.md).
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ import asyncio
 import contextlib
 import logging
 import os
-import resource
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +22,8 @@ from typing import Any
 from wezparallel.errors import RemoteError, WezparallelError
 from wezparallel.ipc import legacy
 from wezparallel.ipc import protocol as p
-from wezparallel.ipc.socketfile import listening_socket, peer_allowed, peer_uid
+from wezparallel.ipc.hangup import ClientGone, HangupWatch, cancels_on_hangup, unless_gone
+from wezparallel.ipc.socketfile import fds_short, listening_socket, peer_allowed, peer_uid
 from wezparallel.paths import ensure_socket_dir
 
 log = logging.getLogger(__name__)
@@ -31,7 +33,6 @@ Handler = Callable[[dict[str, Any]], Awaitable[Any]]
 
 READ_CHUNK = 64 * 1024
 MAX_CLIENTS = 128  # connections served at once; more are refused with `busy`
-FD_RESERVE = 64  # file descriptors no client may take: starting a process needs a few
 QUEUED_FRAMES = 32  # frames read ahead of the answers; beyond that the client is not read
 QUEUED_BYTES = 2 << 20  # nor beyond this many bytes of them (one frame may be 1 MiB)
 _EOF = None
@@ -48,6 +49,7 @@ class IpcServer:
         self._server: asyncio.AbstractServer | None = None
         self._inode: int | None = None
         self._connections: set[asyncio.Task[Any]] = set()
+        self._hangups = HangupWatch()
         self.allowed_uid = os.getuid()  # the one user whose clients are served
 
     async def start(self) -> None:
@@ -55,6 +57,7 @@ class IpcServer:
         ensure_socket_dir(self.socket_path)
         sock = listening_socket(self.socket_path)
         self._inode = os.stat(self.socket_path).st_ino
+        self._hangups.start()
         self._server = await asyncio.start_unix_server(self._on_connect, sock=sock)
         log.debug("listening on %s", self.socket_path)
 
@@ -68,6 +71,7 @@ class IpcServer:
         if self._server is not None:
             await self._server.wait_closed()
             self._server = None
+        self._hangups.close()
         with contextlib.suppress(OSError):
             if os.stat(self.socket_path).st_ino == self._inode:
                 os.unlink(self.socket_path)
@@ -82,7 +86,8 @@ class IpcServer:
             return
         self._connections.add(task)
         try:
-            await _Connection(self._handlers, reader, writer).serve(self.allowed_uid)
+            await _Connection(self._handlers, reader, writer).serve(self.allowed_uid,
+                                                                    self._hangups)
         except asyncio.CancelledError:
             pass  # the server is closing
         except Exception:
@@ -94,21 +99,12 @@ class IpcServer:
                 await writer.wait_closed()
             _forget_tracebacks(reader.exception())
 
-
     def _full(self) -> str | None:
         """Why one more client cannot be served now, if it cannot: the client cap, or the
         file descriptors kept in reserve for starting processes (issue 16.11)."""
         if len(self._connections) >= self.max_clients:
             return f"the daemon serves at most {self.max_clients} clients at once; try again"
-        limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
-        try:
-            in_use = len(os.listdir("/proc/self/fd"))
-        except OSError:  # EMFILE already
-            in_use = limit
-        if limit != resource.RLIM_INFINITY and in_use > limit - FD_RESERVE:
-            return (f"the daemon has {in_use} of its {limit} file descriptors open and keeps "
-                    f"{FD_RESERVE} for starting processes; try again")
-        return None
+        return fds_short()
 
 
 async def _refuse(writer: asyncio.StreamWriter, reason: str) -> None:
@@ -130,17 +126,21 @@ class _Connection:
         self.handlers = handlers
         self.reader, self.writer = reader, writer
         self.frames: asyncio.Queue[bytes | p.Oversized | None] = asyncio.Queue(QUEUED_FRAMES)
-        self.hung_up = asyncio.Event()
+        self.gone = asyncio.Event()  # the client hung up (a half-close is no hang-up)
+        self.eof_is_hangup = True  # unless its hang-up can be seen apart (HangupWatch)
         self.queued = 0  # bytes in `frames`: what one client makes us hold stays bounded
         self.room = asyncio.Event()
 
-    async def serve(self, allowed_uid: int) -> None:
-        uid = peer_uid(self.writer.get_extra_info("socket"))
+    async def serve(self, allowed_uid: int, hangups: HangupWatch) -> None:
+        sock = self.writer.get_extra_info("socket")
+        uid = peer_uid(sock)
         if not peer_allowed(uid, allowed_uid):
             log.warning("refused a connection from uid %s", uid)
             await self._send(p.error_reply(None, p.FORBIDDEN,
                                            f"uid {uid} may not use this daemon's socket"))
             return
+        fd = sock.fileno()
+        self.eof_is_hangup = not hangups.watch(fd, self.gone)
         reading = asyncio.create_task(self._read())
         try:
             while (frame := await self.frames.get()) is not _EOF:
@@ -152,6 +152,7 @@ class _Connection:
         except (ConnectionError, BrokenPipeError):
             pass
         finally:
+            hangups.forget(fd, self.gone)
             reading.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await reading
@@ -163,11 +164,12 @@ class _Connection:
                 for frame in frames.feed(data):
                     await self._queue(frame)
         except (ConnectionError, OSError):
-            pass
+            self.gone.set()  # reset: the client is gone
         else:
             for frame in frames.eof():
                 await self._queue(frame)
-        self.hung_up.set()
+            if self.eof_is_hangup:
+                self.gone.set()
         await self.frames.put(_EOF)
 
     async def _queue(self, frame: bytes | p.Oversized) -> None:
@@ -225,7 +227,11 @@ class _Connection:
             raise p.ProtocolViolation(p.UNKNOWN_METHOD, f"unknown method {method!r}")
         log.debug("call %s %s", method, params)
         try:
+            if cancels_on_hangup(handler):
+                return await unless_gone(handler(params), self.gone)
             return await handler(params)
+        except ClientGone:
+            raise  # ends the connection (serve)
         except Exception as exc:
             code, message = _failure(method, exc)
         # raised out here, not in the except block, so no frame keeps the handler's exception
@@ -243,7 +249,7 @@ class _Connection:
     async def _stream(self, request_id: Any, items: AsyncIterator[Any]) -> None:
         """Relay a stream until it ends, fails, or the client hangs up (then it is dropped)."""
         relay = asyncio.create_task(self._relay(request_id, items))
-        hangup = asyncio.create_task(self.hung_up.wait())
+        hangup = asyncio.create_task(self.gone.wait())
         try:
             await asyncio.wait({relay, hangup}, return_when=asyncio.FIRST_COMPLETED)
         finally:

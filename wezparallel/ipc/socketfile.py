@@ -1,5 +1,6 @@
 """The control socket as a file: bound 0600, a stale one left by a dead daemon replaced, a live
-one refused, and the uid of whoever connects. Kept apart from the connection handling in
+one refused, the uid of whoever connects, and whether there are file descriptors to spare for
+one more client. Kept apart from the connection handling in
 `server`, which knows only frames and replies."""
 
 from __future__ import annotations
@@ -7,6 +8,7 @@ from __future__ import annotations
 import errno
 import logging
 import os
+import resource
 import socket
 import stat
 import struct
@@ -18,6 +20,7 @@ from wezparallel.errors import IpcError
 log = logging.getLogger(__name__)
 
 _UCRED = struct.Struct("3i")  # struct ucred: pid, uid, gid
+FD_RESERVE = 64  # file descriptors no client may take: starting a process needs a few
 
 
 def peer_allowed(peer_uid: int | None, own_uid: int) -> bool:
@@ -76,3 +79,17 @@ def _answers(path: Path) -> bool:
         except OSError:
             return True  # a full backlog or a timeout: somebody is there
         return True
+
+
+def fds_short() -> str | None:
+    """Why no more clients fit in the open-files limit: FD_RESERVE are kept for starting
+    processes (issue 16.11)."""
+    limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    try:
+        in_use = len(os.listdir("/proc/self/fd"))
+    except OSError:  # EMFILE already
+        in_use = limit
+    if limit != resource.RLIM_INFINITY and in_use > limit - FD_RESERVE:
+        return (f"the daemon has {in_use} of its {limit} file descriptors open and keeps "
+                f"{FD_RESERVE} for starting processes; try again")
+    return None

@@ -53,9 +53,9 @@ class AgentTracker:
         self._changed = asyncio.Event()
         # told (pid, before, after) when an agent's activity changes; events come from these
         self.watchers: list[Callable[[str, Activity | None, Activity], None]] = []
-        # told (pid, event, session_id, payload) of every hook event, after the activity
+        # told (pid, event, session_id, payload, when) of every hook event, after the activity
         # changed: the task board finishes a task on the Stop of the session that received it
-        self.hook_watchers: list[Callable[[str, str, str | None, Hook], None]] = []
+        self.hook_watchers: list[Callable[[str, str, str | None, Hook, float], None]] = []
 
     def get(self, pid: str) -> Activity | None:
         return self.activities.get(pid)
@@ -102,9 +102,10 @@ class AgentTracker:
             self._set(pid, act.to(AgentActivity.EXITED, self.clock.wall()))
 
     def on_event(self, pid: str, event: str, session_id: str | None = None,
-                 hook: Hook | None = None) -> Activity | None:
-        """Fold in one hook event (`hook`: its payload's fields); None for a process we do not
-        track (a stale hook of an agent since removed, or one whose hooks were turned off)."""
+                 hook: Hook | None = None, at: float | None = None) -> Activity | None:
+        """Fold in one hook event (`hook`: its payload's fields; `at`: when it happened, for
+        one that waited in the hook spool, else now); None for a process we do not track (a
+        stale hook of an agent since removed, or one whose hooks were turned off)."""
         act = self.activities.get(pid)
         if act is None or not self.tracks(pid):
             return None
@@ -116,14 +117,14 @@ class AgentTracker:
         if session_id is not None and self.sessions.get(pid) != session_id:
             self.sessions[pid] = session_id
             self._saved_changed()
-        new = act.on_hook(event, self.clock.wall(), expects_prompt=self._expects_prompt[pid],
-                          hook=hook)
+        when = self.clock.wall() if at is None else at
+        new = act.on_hook(event, when, expects_prompt=self._expects_prompt[pid], hook=hook)
         if new.current != act.current:
             log.debug("%s: %s -> %s (%s)", pid, act.current, new.current, event)
         self._turn_outcome(pid, event, hook)
         self._set(pid, new)
         for watcher in self.hook_watchers:
-            watcher(pid, event, session_id, hook)
+            watcher(pid, event, session_id, hook, when)
         return new
 
     def _turn_outcome(self, pid: str, event: str, hook: Hook) -> None:

@@ -296,6 +296,19 @@ class Daemon:
                 self._stray_stops.add(task)
                 task.add_done_callback(self._stray_stops.discard)
 
+    def replay_spool(self) -> int:
+        """Apply the hook events spooled while no daemon listened; right after `restore` and
+        before anything awaits, so that they come before every live one (`hook_spool`)."""
+        from wezparallel.agents.hooks import spool_path
+        from wezparallel.runtime import hook_spool
+
+        try:
+            return hook_spool.replay(spool_path(self.paths.state_dir),
+                                     hook_spool.applier(self.agents), self.supervisor.save_now)
+        except OSError as exc:
+            log.error("cannot replay the hook spool: %s", exc)
+            return 0
+
     def _restore_extras(self, pid: str, saved: Saved) -> None:
         """Before the adoption that follows: the tracker hands the activity to it."""
         if saved.health_reason is not None:

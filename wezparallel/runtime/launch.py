@@ -123,7 +123,8 @@ class Launcher:
         settings: str | None = None
         if spec.claude.hooks and self.socket_path is not None:
             path = hooks.settings_path(self.state_dir, spec.workspace, spec.name)
-            doc = hooks.hooks_settings(self.socket_path, spec.id)
+            doc = hooks.hooks_settings(self.socket_path, spec.id,
+                                       spool=hooks.spool_path(self.state_dir))
             try:
                 settings = str(hooks.write_settings(path, doc))
             except OSError as exc:

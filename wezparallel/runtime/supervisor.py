@@ -149,6 +149,12 @@ class Supervisor:
         self._dirty = True
         self.wake()
 
+    def save_now(self) -> None:
+        """Write the runtime state at once: the hook spool is removed only once what it
+        changed is on disk."""
+        self._dirty = False
+        self._save()
+
     def wake(self) -> None:
         self._wake.set()
 

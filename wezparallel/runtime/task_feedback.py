@@ -46,7 +46,9 @@ class TaskFeedback:
                 log.error("task board: %s", exc)
         return run
 
-    def on_hook(self, pid: str, event: str, session_id: str | None, hook: Hook) -> None:
+    def on_hook(self, pid: str, event: str, session_id: str | None, hook: Hook,
+                when: float) -> None:
+        """`when`: the event's time, earlier than now for one replayed from the hook spool."""
         task = self.board.doing(pid)
         if task is None or hook.get("agent_id"):
             return  # no task, or a subagent's event: its Stop is not the end of the turn
@@ -55,11 +57,10 @@ class TaskFeedback:
             self.board.put(replace(task, session_id=session_id, updated=now), "delivered", task)
         elif event == "Stop" and task.session_id is not None \
                 and session_id in (None, task.session_id):
-            self._finish(task)
+            self._finish(task, when)
 
-    def _finish(self, task: Task) -> None:
+    def _finish(self, task: Task, now: float) -> None:
         assert task.agent is not None and task.started is not None
-        now = self.board.clock.wall()
         busy, waiting = self.board.time_of(task.agent, task.started, now)
         done = self.board.checkout(m.finish(task, now, busy, waiting), "finish")
         self.board.put(done, "finished", task)

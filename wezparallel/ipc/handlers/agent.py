@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from wezparallel.errors import RemoteError, WezparallelError
 from wezparallel.ipc.handlers import params as p
+from wezparallel.ipc.hangup import cancel_on_hangup
 from wezparallel.plan.lifecycle import UP_STATES, State
 from wezparallel.runtime.daemon import Daemon
 from wezparallel.runtime.status import resolve_ids
@@ -47,7 +48,8 @@ def handlers(d: Daemon) -> dict[str, Callable[[dict[str, Any]], Awaitable[Any]]]
             raise RemoteError("invalid_params", "'force' must be true or false")
         return await asyncio.to_thread(_remove, spec, force)
 
-    return {"agent_event": agent_event, "wait": wait, "worktree_list": worktree_list,
+    return {"agent_event": agent_event, "wait": cancel_on_hangup(wait),
+            "worktree_list": worktree_list,
             "worktree_remove": worktree_remove}
 
 
