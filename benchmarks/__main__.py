@@ -45,7 +45,11 @@ def build_tools() -> tuple[suite.Tools, dict[str, str], Path | None]:
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     budget = harness.Budget.for_mode(args.quick)
-    tools, missing, sup_bin = build_tools()
+    try:
+        tools, missing, sup_bin = build_tools()
+    except (harness.BenchError, OSError) as exc:  # wezparallel itself could not be installed
+        print(f"benchmarks: {exc}", file=sys.stderr)
+        return 2
     versions = results.tool_versions(wez_driver.BIN / "wezparallel",
                                      (sup_bin or sup_driver.VENV / "bin") / "supervisord")
     info = results.machine_info(versions)
