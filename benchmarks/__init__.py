@@ -7,7 +7,11 @@ lower-is-better), and writes it with the machine and date to `benchmarks/RESULTS
 cannot rot); `--only FAMILY` runs some families.
 
 supervisord comes from PyPI (`supervisor==4.3.0`), installed on first use into its own venv,
-`benchmarks/.venv`, so the project's venv never depends on it.
+`benchmarks/.venv`, so the project's venv never depends on it. wezparallel runs from
+`benchmarks/.venv-wezparallel`, where the working tree is installed as a user installs a
+release (a regular, not editable, `pip install` with constraints.txt, reinstalled when the
+source changes): pip compiles the bytecode of both tools alike, whereas the project's editable
+venv, on a machine with PYTHONDONTWRITEBYTECODE set, would compile every module at each start.
 
 Families, one module each: `footprint` (cold start, RSS, idle CPU), `sampling`
 (idle CPU with wezparallel's metrics off), `control` (status round

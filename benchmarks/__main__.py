@@ -28,6 +28,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 def build_tools() -> tuple[suite.Tools, dict[str, str], Path | None]:
     missing: dict[str, str] = {}
     sup_bin: Path | None = None
+    wez_driver.ensure_installed()  # no fallback: a figure of the editable copy would mislead
     try:
         sup_bin = sup_driver.ensure_installed()
     except (harness.BenchError, OSError) as exc:
@@ -44,7 +45,11 @@ def build_tools() -> tuple[suite.Tools, dict[str, str], Path | None]:
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     budget = harness.Budget.for_mode(args.quick)
-    tools, missing, sup_bin = build_tools()
+    try:
+        tools, missing, sup_bin = build_tools()
+    except (harness.BenchError, OSError) as exc:  # wezparallel itself could not be installed
+        print(f"benchmarks: {exc}", file=sys.stderr)
+        return 2
     versions = results.tool_versions(wez_driver.BIN / "wezparallel",
                                      (sup_bin or sup_driver.VENV / "bin") / "supervisord")
     info = results.machine_info(versions)

@@ -9,8 +9,9 @@ called it for wezparallel's watch grace (30 s: the metrics sampler stays at its 
 long after a `status`, so earlier the window would time the last look, not "nobody looking";
 both tools wait the same), and again over a window in which a live view refreshes every 2 s
 (wezparallel's `top`, which makes its sampler run at the fast interval; supervisord's
-`getAllProcessInfo`). wezparallel runs as a user runs it: watcher
-on, metrics sampler on at its default settings.
+`getAllProcessInfo`). wezparallel runs as a user runs it: watcher on, metrics sampler on at its
+default settings, installed like supervisord by a regular `pip install` into a venv of its
+own, which compiles the bytecode (`wez_driver`).
 """
 
 from __future__ import annotations

@@ -1,8 +1,18 @@
 """wezparallel driven the way its users drive it: the daemon in the foreground on a conf dir,
-`wezparctl` as the command, and the package's own socket client in-process."""
+`wezparctl` as the command, and the package's own socket client in-process.
+
+The daemon and `wezparctl` run from `benchmarks/.venv-wezparallel`, where the working tree is
+installed the way a user installs a release: a regular (not editable) `pip install`, pinned by
+constraints.txt, so pip compiles the bytecode, as it did for supervisord in `benchmarks/.venv`.
+The project's own venv installs the package editable, and on a machine that sets
+PYTHONDONTWRITEBYTECODE every daemon started from it compiles its modules from source and
+imports them through setuptools' editable finder: a cost no installed copy pays. The venv is
+reinstalled whenever the package's source differs from what it holds.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -16,7 +26,46 @@ from wezparallel.ipc.client import Client
 
 TOOL = "wezparallel"
 WORKSPACE = "bench"
-BIN = Path(sys.executable).parent
+ROOT = Path(__file__).resolve().parents[1]
+VENV = ROOT / "benchmarks" / ".venv-wezparallel"
+BIN = VENV / "bin"
+STAMP = VENV / "wezparallel-source.sha256"
+SOURCES = ("setup.cfg", "pyproject.toml", "constraints.txt", "wezparallel")
+
+
+def source_digest(root: Path = ROOT) -> str:
+    """SHA-256 over the files a `pip install` of the tree packages (paths and contents)."""
+    digest = hashlib.sha256()
+    for top in SOURCES:
+        base = root / top
+        files = [base] if base.is_file() else sorted(
+            f for f in base.rglob("*") if f.is_file() and "__pycache__" not in f.parts)
+        for f in files:
+            digest.update(f.relative_to(root).as_posix().encode() + b"\0")
+            digest.update(f.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def ensure_installed(venv: Path = VENV, root: Path = ROOT) -> Path:
+    """The bench venv's bin dir with this working tree installed in it (not editable)."""
+    bin_dir = venv / "bin"
+    stamp = venv / STAMP.name
+    wanted = source_digest(root)
+    if (bin_dir / "wezparallel").exists() and stamp.exists() \
+            and stamp.read_text(encoding="utf-8").strip() == wanted:
+        return bin_dir
+    print(f"benchmarks: installing wezparallel from {root} into {venv}", file=sys.stderr)
+    base = getattr(sys, "_base_executable", sys.executable)
+    steps = [] if (bin_dir / "pip").exists() else [[base, "-m", "venv", str(venv)]]
+    # pip reinstalls a local tree even at the same version number
+    steps.append([str(bin_dir / "pip"), "install", "--quiet", "-c", str(root / "constraints.txt"),
+                  str(root)])
+    for argv in steps:
+        done = h.run_command(argv, timeout=600)
+        if done.returncode != 0:
+            raise h.BenchError(f"{' '.join(argv)} failed: {done.stderr.strip()[-500:]}")
+    stamp.write_text(wanted + "\n", encoding="utf-8")
+    return bin_dir
 
 
 def render_workspace(programs: Mapping[str, str]) -> str:

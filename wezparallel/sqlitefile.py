@@ -66,23 +66,28 @@ class OptionalDatabase:
     without: ClassVar[str]  # "a journal": what the daemon carries on without
 
     def __init__(self, path: Path, schema: str, timeout: float, *,
-                 threaded: bool = False) -> None:
+                 threaded: bool = False, lazy: bool = False) -> None:
+        """`lazy`: the file is opened (created, for a new state dir, with several fsyncs) by
+        the first call that needs it rather than here, so a daemon's start need not wait."""
         self.path = path
         self.reason: str | None = None
         self._db: sqlite3.Connection | None = None
         self._lock: AbstractContextManager[object] = \
             threading.Lock() if threaded else nullcontext()
-
-        def open_file() -> None:
-            ensure_private_dir(path.parent)  # the state dir: 0700 whatever the umask
-            self._db = connect(path, timeout, threaded=threaded)
-            self._db.executescript(schema)  # a corrupt file fails here too; a check is slow
-
-        self._guard(open_file, None)
+        self._schema, self._timeout, self._threaded = schema, timeout, threaded
+        self._opened = False
+        if not lazy:
+            self._guard(lambda: None, None)
 
     @property
     def enabled(self) -> bool:
+        self._guard(lambda: None, None)  # a lazy file that cannot be opened is disabled too
         return self.reason is None
+
+    def _open_file(self) -> None:
+        ensure_private_dir(self.path.parent)  # the state dir: 0700 whatever the umask
+        self._db = connect(self.path, self._timeout, threaded=self._threaded)
+        self._db.executescript(self._schema)  # a corrupt file fails here too; a check is slow
 
     def _guard(self, action: Callable[[], T], default: T) -> T:
         """Run a database action; on a failure disable the database and return `default`."""
@@ -90,6 +95,9 @@ class OptionalDatabase:
             return default
         with self._lock:
             try:
+                if not self._opened:
+                    self._opened = True
+                    self._open_file()
                 return action()
             except (sqlite3.Error, OSError) as exc:
                 self._disable(f"{type(exc).__name__}: {exc}")

@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import threading
+from pathlib import Path
 
 from tests.support import DaemonProcess, retry_until, script
 
@@ -110,6 +111,19 @@ def test_client_does_not_import_heavy_modules(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=30)
     assert out.stdout.strip() == "3 []", out.stdout + out.stderr
+
+
+def test_fresh_headless_daemon_loads_no_psutil_and_leaves_history_to_the_first_pass(
+        daemon_factory):
+    """What a start needs, and no more: psutil serves pane backends and prompts, the metrics
+    database waits for the sampler's first pass (an hour away here)."""
+    d = daemon_factory(CONF, extra=("--metrics-interval", "3600")).start()
+    d.wait_state("a:s", "RUNNING")
+    maps = Path(f"/proc/{d.proc.pid}/maps").read_text()
+    assert "_psutil_linux" not in maps
+    assert not (d.state / "metrics.sqlite").exists()
+    assert d.ctl("metrics", "a:s", "--json").returncode == 0  # the first look opens it
+    assert (d.state / "metrics.sqlite").exists()
 
 
 def test_metrics_through_the_daemon(daemon_factory):

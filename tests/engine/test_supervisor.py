@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from wezparallel.backends.base import Handle
 from wezparallel.backends.memory import MemoryBackend
 from wezparallel.clock import FakeClock
 from wezparallel.plan.lifecycle import ExitInfo, State
+from wezparallel.runtime.persist import Persistence
 from wezparallel.runtime.supervisor import Supervisor
 from wezparallel.spec.model import Backoff, ProcessSpec, RestartPolicy
 
@@ -194,3 +198,49 @@ def test_giving_up_is_logged_as_an_error_and_backing_off_as_a_warning(
         ("ERROR", "w:a exited (exit 4) -> FATAL: exited too quickly (exit 4); gave up after 2 "
                   "short runs in a row (each under backoff.reset_after, 1m)"),
     ]
+
+
+def test_a_pass_that_only_begins_starts_writes_no_state_before_the_first_fork(
+        tmp_path: Path) -> None:
+    """The write-ahead journal covers each fork; the state file is written once the starts
+    have run, not also before them (a cold start waited for that write and its fsyncs)."""
+    order: list[str] = []
+
+    class Recorded(Persistence):
+        def save(self, *args: Any, **kwargs: Any) -> None:
+            order.append("save")
+            super().save(*args, **kwargs)
+
+    class Backend(MemoryBackend):
+        async def spawn(self, spec: ProcessSpec, argv: tuple[str, ...],
+                        log_path: Path) -> Handle:
+            order.append("spawn")
+            return await super().spawn(spec, argv, log_path)
+
+    async def scenario() -> None:
+        clock = FakeClock()
+        backend: list[Backend] = []
+        persistence = Recorded(tmp_path / "state.json", clock)
+
+        def backend_for(_spec: ProcessSpec) -> Backend:
+            if not backend:
+                backend.append(Backend(sup.on_exit))
+            return backend[0]
+
+        sup = Supervisor(backend_for, clock, tmp_path, persistence)
+        loop = asyncio.create_task(sup.run())  # the daemon's loop, which does not wait for
+        sup.set_desired({f"w:{n}": spec(n) for n in ("a", "b", "c")})  # the starts it begins
+        for _ in range(100):  # loop iterations, no time passes
+            if "spawn" in order and order[-1] == "save":
+                break
+            await asyncio.sleep(0)
+        loop.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await loop
+        assert order == ["spawn", "spawn", "spawn", "save"]
+        saved = persistence.load()
+        assert sorted(saved) == ["w:a", "w:b", "w:c"]
+        assert all(s.handle is not None for s in saved.values())
+        persistence.close()
+
+    run(scenario)

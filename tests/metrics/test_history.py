@@ -88,6 +88,7 @@ def test_retention_is_configurable_and_pruning_waits_for_its_turn(tmp_path: Path
 
 def test_one_transaction_per_pass_in_wal_mode(history: History) -> None:
     statements: list[str] = []
+    assert history.enabled  # opens the file
     assert history._db is not None
     history._db.set_trace_callback(statements.append)
     history.record(snapshot(T0, *[sample(f"ws:p{i}", i, i) for i in range(50)]))
@@ -97,6 +98,19 @@ def test_one_transaction_per_pass_in_wal_mode(history: History) -> None:
         assert other.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert other.execute("SELECT count(*) FROM raw").fetchone()[0] == 51
     other.close()
+
+
+def test_file_is_made_by_the_first_pass_not_by_the_constructor(tmp_path: Path) -> None:
+    """A daemon builds its History at start; the file (several fsyncs for a new state dir)
+    waits for the first metrics pass, which runs in a worker thread an interval later."""
+    path = tmp_path / "metrics.sqlite"
+    h = History(path)
+    try:
+        assert not path.exists()
+        h.record(snapshot(T0, sample("ws:a", 1.0, 1)))
+        assert path.exists() and kept(h) == (1, 1)
+    finally:
+        h.close()
 
 
 def test_history_survives_a_reopen(tmp_path: Path) -> None:

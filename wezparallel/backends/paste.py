@@ -19,8 +19,6 @@ import os
 import struct
 import termios
 
-import psutil
-
 PASTE_START = "\x1b[200~"
 PASTE_END = "\x1b[201~"
 
@@ -39,6 +37,8 @@ def terminal_of(pid: int) -> str | None:
     """The terminal device `pid` runs on (a pane's wrapper runs on the pane's tty)."""
     if pid <= 0:
         return None
+    import psutil  # here, not at the top: a daemon without panes never loads it
+
     try:
         return psutil.Process(pid).terminal()
     except psutil.Error:

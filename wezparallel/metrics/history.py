@@ -80,7 +80,9 @@ class History(OptionalDatabase):
     def __init__(self, path: Path, settings: MetricsSettings | None = None) -> None:
         self.settings = settings or MetricsSettings()
         self._last_prune: float | None = None
-        super().__init__(path, SCHEMA, self.settings.busy_timeout, threaded=True)
+        # Opened by the first metrics pass, in the runner's worker thread one interval after
+        # start, so a daemon's start never waits for a new file's fsyncs.
+        super().__init__(path, SCHEMA, self.settings.busy_timeout, threaded=True, lazy=True)
 
     def record(self, snapshot: Snapshot) -> None:
         """Store one pass (every process plus the system) in one transaction, then maybe prune."""

@@ -27,7 +27,6 @@ from wezparallel.agents.failures import (
     session_of,
 )
 from wezparallel.backends.base import Handle
-from wezparallel.backends.wrapper import tail_lines
 from wezparallel.errors import WezparallelError
 from wezparallel.plan.lifecycle import ExitInfo, State
 from wezparallel.runtime.agents import AgentTracker
@@ -78,6 +77,8 @@ class AgentExits:
                 # tmux answers asynchronously, and this must be decided before the restart
                 # is planned: the pane's log (its output as written) instead of its screen
                 lines.close()  # type: ignore[attr-defined]
+                from wezparallel.backends.wrapper import tail_lines  # pane backends' module
+
                 return tail_lines(self._sup.log_path(pid), LINES)
             return lines
         except (OSError, WezparallelError) as exc:

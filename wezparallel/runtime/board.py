@@ -24,7 +24,6 @@ from dataclasses import replace
 from typing import Any
 
 from wezparallel.agents.activity import AgentActivity
-from wezparallel.agents.review import agent_checkout
 from wezparallel.backends.base import Handle
 from wezparallel.clock import Clock
 from wezparallel.errors import WezparallelError
@@ -293,6 +292,8 @@ class Board:
         spec = self.supervisor.desired.get(task.agent or "")
         if spec is None or spec.worktree is None:
             return task
+        from wezparallel.agents.review import agent_checkout  # git, for worktree agents only
+
         try:
             co = agent_checkout(spec)
         except WezparallelError as exc:

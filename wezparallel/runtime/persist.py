@@ -12,7 +12,10 @@ older daemon) are read as before.
 
 The state file is written once per pass of the loop; each start is also journalled as it
 happens (`state.journal`: the intent with its token, then the handle), and `load` replays
-the journal over the file, so no start is lost to a daemon killed mid-pass.
+the journal over the file, so no start is lost to a daemon killed mid-pass. A pass that only
+begins starts writes nothing: what it changes is saved once they ran, and a daemon killed
+before that finds every fork in the journal (and, should the journal be lost too, by the
+mark in the process's environment), so a cold start of N processes writes the file once.
 """
 
 from __future__ import annotations

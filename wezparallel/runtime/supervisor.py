@@ -220,7 +220,9 @@ class Supervisor:
         since the plan was made."""
         st = self.statuses.get(action.id)
         now = self.clock.monotonic()
-        self._dirty = True
+        # A start changes nothing saved until its task runs, and that task's end marks the
+        # state dirty: a pass that only begins starts needs no write before the first fork.
+        self._dirty = self._dirty or not isinstance(action, Start)
         if not isinstance(action, Promote):
             log.info("%s", describe(action))
         match action:

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from wezparallel.events.model import Event
-from wezparallel.events.report import build
 
 LOOKBACK = 86400.0  # seconds of activity read before a start, to know where the agent stood
 
@@ -19,6 +18,8 @@ LOOKBACK = 86400.0  # seconds of activity read before a start, to know where the
 def busy_waiting(events: Iterable[Event], agent: str, start: float,
                  end: float) -> tuple[float, float]:
     """(busy, waiting) seconds of `agent` over [start, end]."""
+    from wezparallel.events.report import build  # only once a task has time to show
+
     mine = (e for e in events if e.type == "daemon" or (e.type == "activity" and e.id == agent))
     report = build(mine, start, end)
     found = next((a for a in report.agents if a.id == agent), None)
