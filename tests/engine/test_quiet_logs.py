@@ -122,3 +122,27 @@ def test_the_first_write_after_a_silence_is_seen_at_once(tmp_path: Path, where: 
     run_rotator(rotator, flood_after_silence)
     assert took[0] < 5.0  # at once, in practice tens of milliseconds; not the quiet minute
     assert target.stat().st_size < 1_000_000
+
+
+def test_a_process_started_later_in_a_new_logs_root_is_seen_at_once(tmp_path: Path) -> None:
+    """A daemon that started with nothing running (no log, not even the logs directory) and
+    is quiet: the first process started later, in a workspace added later, rings the alarm."""
+    root = tmp_path / "state" / "logs"
+    (tmp_path / "state").mkdir()
+    logs: list[Path] = []
+    rotator = LogRotator(lambda: list(logs), FAST, time.monotonic, root=root)
+    target = root / "later-ws" / "first.log"
+
+    async def start_later() -> None:
+        await asyncio.sleep(0.5)  # quiet, with nothing to watch but where logs will be
+        target.parent.mkdir(parents=True)
+        logs.append(target)  # the supervisor now knows the process
+        start = time.monotonic()
+        with target.open("ab") as f:
+            f.write(b"x" * 1_500_000)
+        while not target.with_name(target.name + ".1").exists():
+            assert time.monotonic() - start < 10, "never rotated: the new log went unseen"
+            await asyncio.sleep(0.01)
+
+    run_rotator(rotator, start_later)
+    assert target.stat().st_size < 1_000_000

@@ -325,7 +325,8 @@ class Daemon:
         """Serve until `stopped` is set (a signal or the `shutdown` command)."""
         loop_task = asyncio.create_task(self.supervisor.run(), name="reconcile")
         rotator = LogRotator(lambda: map(self.supervisor.log_path, list(self.supervisor.statuses)),
-                             self.settings.log_rotation, self.clock.monotonic)
+                             self.settings.log_rotation, self.clock.monotonic,
+                             root=self.supervisor.logs_dir)
         tasks = [loop_task, asyncio.create_task(rotator.run(), name="log-rotation")]
         if self.metrics is not None:
             tasks.append(asyncio.create_task(self.metrics.run(), name="metrics"))

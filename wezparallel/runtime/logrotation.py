@@ -74,9 +74,12 @@ class LogRotator:
     """Checks the logs of `paths()` on the schedule above and rotates those over the limit."""
 
     def __init__(self, paths: Callable[[], Iterable[Path]], settings: RotationSettings,
-                 monotonic: Callable[[], float],
+                 monotonic: Callable[[], float], *, root: Path | None = None,
                  alarm: Callable[[], WriteAlarm | None] = WriteAlarm.open) -> None:
+        """`root`: where every log directory is made (watched, so that the logs of processes
+        started later, in workspaces added later, ring the alarm too)."""
         self._paths = paths
+        self._root = root
         self.settings = settings
         self._monotonic = monotonic
         self._open_alarm = alarm
@@ -97,7 +100,7 @@ class LogRotator:
                     await asyncio.sleep(delay)
                 paths = list(self._paths())
                 if alarm is not None:  # before the check: a write after it must ring
-                    alarm.arm({path.parent for path in paths} | _parents(paths))
+                    alarm.arm(self._dirs(paths))
                 sizes = await self.check(paths)
                 now = self._monotonic()
                 delay = next_check(sizes, before, now - since, self.settings)
@@ -106,6 +109,12 @@ class LogRotator:
         finally:
             if alarm is not None:
                 alarm.close()
+
+    def _dirs(self, paths: Iterable[Path]) -> set[Path]:
+        """The log directories, and those that hold them: a new workspace's directory appears
+        there before its first log is written."""
+        dirs = {path.parent for path in paths}
+        return dirs | {d.parent for d in dirs} | ({self._root} if self._root else set())
 
     async def check(self, paths: Iterable[Path]) -> dict[str, LogSize]:
         """Measure every log and rotate those over the limit, then measure them again."""
@@ -145,9 +154,3 @@ class LogRotator:
             key = os.fspath(path)
             self._rotated[key] = self._rotated.get(key, 0) + size
             log.info("%s: rotated at %d bytes", path, size)
-
-
-def _parents(paths: Iterable[Path]) -> set[Path]:
-    """The directories that hold the log directories: a new workspace's directory appears
-    there before its first log is written."""
-    return {path.parent.parent for path in paths}

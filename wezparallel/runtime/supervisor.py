@@ -343,9 +343,13 @@ class Supervisor:
 
     # --- queries -----------------------------------------------------------------------------
 
+    @property
+    def logs_dir(self) -> Path:
+        return self.state_dir / "logs"
+
     def log_path(self, pid: str) -> Path:
         workspace, _, name = pid.partition(":")
-        return self.state_dir / "logs" / workspace / f"{name}.log"
+        return self.logs_dir / workspace / f"{name}.log"
 
     def backend_of(self, pid: str) -> Backend | None:
         return self._backends.get(pid)

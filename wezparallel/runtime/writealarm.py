@@ -60,10 +60,11 @@ class WriteAlarm:
         return cls(fd, libc)
 
     def arm(self, dirs: Iterable[Path]) -> None:
-        """Forget what rang before, then watch `dirs` for their next write or creation. A
-        directory that does not exist (yet) is skipped: watch its parent to see it appear."""
+        """Forget what rang before, then watch `dirs` for their next write or creation. For a
+        directory that does not exist yet, its nearest existing ancestor is watched, so that
+        the alarm rings when the directory appears."""
         self._drain()
-        for directory in dirs:
+        for directory in {_existing(d) for d in dirs}:
             if self._libc.inotify_add_watch(self._fd, os.fsencode(directory), MASK) < 0:
                 code = ctypes.get_errno()
                 if code not in (errno.ENOENT, errno.ENOTDIR):  # else: nothing to watch there
@@ -97,3 +98,9 @@ class WriteAlarm:
 
     def close(self) -> None:
         os.close(self._fd)
+
+
+def _existing(directory: Path) -> Path:
+    while not directory.is_dir() and directory.parent != directory:
+        directory = directory.parent
+    return directory
