@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import fnmatch
 from typing import TYPE_CHECKING, Any
 
 from wezparallel.errors import RemoteError
+from wezparallel.events.model import id_matches
 from wezparallel.plan.lifecycle import ProcessStatus, State, initial
 
 if TYPE_CHECKING:  # the daemon builds its status file from this module
@@ -78,14 +78,6 @@ def agent_fields(daemon: Daemon, pid: str) -> dict[str, Any]:
             "health_reason": daemon.health.reason(pid)}
 
 
-def _matches(pid: str, pattern: str) -> bool:
-    if pattern == "all":
-        return True
-    if ":" not in pattern:
-        pattern = f"{pattern}:*"
-    return fnmatch.fnmatchcase(pid, pattern)
-
-
 def resolve_one(daemon: Daemon, pattern: str) -> str:
     """The one process a single-process verb (logs, capture, attach, metrics) works on: a
     pattern matching several is an error rather than a silent pick of the first."""
@@ -103,7 +95,7 @@ def resolve_ids(daemon: Daemon, patterns: list[str]) -> list[str]:
     known = sorted(sup.desired.keys() | sup.statuses.keys())
     out: list[str] = []
     for pattern in patterns:
-        found = [i for i in known if _matches(i, pattern)]
+        found = [i for i in known if id_matches(i, pattern)]
         if not found:
             raise RemoteError("not_found", f"no process matches '{pattern}'")
         out.extend(i for i in found if i not in out)
