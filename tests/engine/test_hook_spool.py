@@ -167,18 +167,25 @@ def _spooled_stop(spool: Path) -> dict[str, Any] | None:
     return next((e for e in entries if e["request"]["params"]["event"] == "Stop"), None)
 
 
-def test_a_stop_spooled_while_the_daemon_was_down_makes_the_agent_idle(
-        daemon_factory: DaemonFactory) -> None:
-    d = daemon_factory()
+def _stop_spooled_while_killed(d: DaemonProcess) -> tuple[StubAgent, Path, dict[str, Any]]:
+    """An agent busy in a 3 s turn, its daemon SIGKILLed: the turn ends while no daemon
+    listens and its Stop hook spools the event. (The agent, the spool, the spooled Stop.)"""
     agent = StubAgent(d.root)
     (d.conf / "ws.yaml").write_text(agent.conf("go"))
     d.start()
     assert d.ctl("wait", "ws:agent", "--until", "idle", "--timeout", "30").returncode == 0
     agent.type("sleep:3")
     retry_until(lambda: activity(d, "ws:agent") == "busy", 30, 0.05, "busy")
-    d.kill()  # SIGKILL: the turn ends while no daemon listens, its Stop hook runs anyway
+    d.kill()
     spool = d.state / "hooks.spool"
     stop = retry_until(lambda: _spooled_stop(spool), 30, 0.05, "the spooled Stop")
+    return agent, spool, stop
+
+
+def test_a_stop_spooled_while_the_daemon_was_down_makes_the_agent_idle(
+        daemon_factory: DaemonFactory) -> None:
+    d = daemon_factory()
+    _, spool, stop = _stop_spooled_while_killed(d)
     d.start()
     out = d.ctl("wait", "ws:agent", "--until", "idle", "--timeout", "5")
     assert out.returncode == 0, out.stderr + d.daemon_log()[-3000:]
@@ -206,15 +213,7 @@ def test_a_replay_killed_after_saving_is_not_applied_again_by_the_next_daemon(
     killed with the replaying file still there (as if killed between saving and removing it):
     the next daemon must not apply the old Stop again over the newer turn."""
     d = daemon_factory()
-    agent = StubAgent(d.root)
-    (d.conf / "ws.yaml").write_text(agent.conf("go"))
-    d.start()
-    assert d.ctl("wait", "ws:agent", "--until", "idle", "--timeout", "30").returncode == 0
-    agent.type("sleep:3")
-    retry_until(lambda: activity(d, "ws:agent") == "busy", 30, 0.05, "busy")
-    d.kill()
-    spool = d.state / "hooks.spool"
-    retry_until(lambda: _spooled_stop(spool), 30, 0.05, "the spooled Stop")
+    agent, spool, _ = _stop_spooled_while_killed(d)
     spooled = spool.read_bytes()
     d.start()
     assert d.ctl("wait", "ws:agent", "--until", "idle", "--timeout", "5").returncode == 0

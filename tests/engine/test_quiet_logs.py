@@ -97,6 +97,17 @@ def test_logs_that_do_not_grow_are_not_polled(tmp_path: Path, with_alarm: bool) 
         assert rotator.checks >= 5  # without inotify it polls every max_interval
 
 
+async def flood_until_rotated(target: Path) -> float:
+    """Write 1.5 MB (over FAST's 1 MB limit) at once; seconds until the rotator rotated it."""
+    start = time.monotonic()
+    with target.open("ab") as f:
+        f.write(b"x" * 1_500_000)
+    while not target.with_name(target.name + ".1").exists():
+        assert time.monotonic() - start < 10, "never rotated: the write went unseen"
+        await asyncio.sleep(0.01)
+    return time.monotonic() - start
+
+
 @pytest.mark.parametrize("where", ["a log that was quiet", "a new workspace's directory"])
 def test_the_first_write_after_a_silence_is_seen_at_once(tmp_path: Path, where: str) -> None:
     logs = two_logs(tmp_path)
@@ -110,13 +121,7 @@ def test_the_first_write_after_a_silence_is_seen_at_once(tmp_path: Path, where: 
         await asyncio.sleep(0.5)  # quiet: the rotator waits on its alarm (next look in 60 s)
         checks = rotator.checks
         target.parent.mkdir(exist_ok=True)
-        start = time.monotonic()
-        with target.open("ab") as f:
-            f.write(b"x" * 1_500_000)
-        while not target.with_name(target.name + ".1").exists():
-            assert time.monotonic() - start < 10, "never rotated"
-            await asyncio.sleep(0.01)
-        took.append(time.monotonic() - start)
+        took.append(await flood_until_rotated(target))
         assert checks <= 3  # it was waiting, not polling
 
     run_rotator(rotator, flood_after_silence)
@@ -137,12 +142,7 @@ def test_a_process_started_later_in_a_new_logs_root_is_seen_at_once(tmp_path: Pa
         await asyncio.sleep(0.5)  # quiet, with nothing to watch but where logs will be
         target.parent.mkdir(parents=True)
         logs.append(target)  # the supervisor now knows the process
-        start = time.monotonic()
-        with target.open("ab") as f:
-            f.write(b"x" * 1_500_000)
-        while not target.with_name(target.name + ".1").exists():
-            assert time.monotonic() - start < 10, "never rotated: the new log went unseen"
-            await asyncio.sleep(0.01)
+        await flood_until_rotated(target)
 
     run_rotator(rotator, start_later)
     assert target.stat().st_size < 1_000_000
