@@ -12,17 +12,14 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
-
-from playwright.sync_api import sync_playwright
+from typing import Any
 
 from tests.support import DaemonProcess, make_repo, retry_until
-from tests.web.kit import CHROMIUM, CHROMIUM_ARGS, conf, dashboard_url
+from tests.web.kit import conf, shoot, stop_with_its_tmux, worktree_agent
 
 ROOT = Path(__file__).resolve().parents[2]
-STUB = ROOT / "tests" / "fakes" / "claude_stub.py"
 
 
 def _ctl(d: DaemonProcess, *args: str) -> str:
@@ -70,32 +67,21 @@ def main(out: Path) -> None:
         os.environ.pop(var, None)
     d = DaemonProcess(backend="tmux", extra=("--dashboard", "127.0.0.1:0"))
     repo = make_repo(d.root)
-    binary = d.root / "claude"
-    binary.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{STUB}" "$@"\n')
-    binary.chmod(0o755)
-    agent = {"claude": {"binary": str(binary)}, "cwd": str(repo), "start_secs": 0,
-             "worktree": True, "env": {"CLAUDE_CONFIG_DIR": str(d.root / "claude-config")}}
+    agent = worktree_agent(d, repo)
     (d.conf / "ws.yaml").write_text(conf({"coder": agent, "docs": agent}, backend="tmux")
                                     + "dispatch: auto\n")
     try:
         d.start()
         _work(d)
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                        args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": 1360, "height": 760})
-            page.goto(dashboard_url(d))
-            page.wait_for_selector("#conn[data-state=live]")
-            page.click('#tabs button[data-tab="tasks"]')
-            page.wait_for_timeout(3000)
-            page.screenshot(path=str(out), full_page=True)
-            browser.close()
+        shoot(d, out, 760, _open_the_tasks_tab)
     finally:
-        d.stop()
-        subprocess.run(["tmux", "-S", str(d.state / "tmux.sock"), "kill-server"],
-                       capture_output=True, timeout=30)
+        stop_with_its_tmux(d)
         d.cleanup()
 
+
+def _open_the_tasks_tab(page: Any) -> None:
+    page.click('#tabs button[data-tab="tasks"]')
+    page.wait_for_timeout(3000)
 
 if __name__ == "__main__":
     main(Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "docs" / "board.png")

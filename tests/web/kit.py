@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import http.client
 import json
+import subprocess
 import sys
 from collections.abc import Callable, Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -22,6 +23,7 @@ T = TypeVar("T")
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 DASHBOARD = ("--dashboard", "127.0.0.1:0")
+STUB = Path(__file__).resolve().parents[1] / "fakes" / "claude_stub.py"
 
 
 def conf(procs: dict[str, dict[str, object]], backend: str = "subprocess",
@@ -101,7 +103,39 @@ def run_async(coro: Coroutine[Any, Any, T]) -> T:
         return pool.submit(asyncio.run, coro).result()
 
 
+def worktree_agent(d: DaemonProcess, repo: Path) -> dict[str, object]:
+    """A Claude stand-in agent in a worktree of `repo`, with a config dir of its own."""
+    binary = d.root / "claude"
+    binary.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{STUB}" "$@"\n')
+    binary.chmod(0o755)
+    return {"claude": {"binary": str(binary)}, "cwd": str(repo), "start_secs": 0,
+            "worktree": True, "env": {"CLAUDE_CONFIG_DIR": str(d.root / "claude-config")}}
+
+
+def stop_with_its_tmux(d: DaemonProcess) -> None:
+    """Stop the daemon, then the tmux server it ran its panes in (it outlives the daemon)."""
+    d.stop()
+    subprocess.run(["tmux", "-S", str(d.state / "tmux.sock"), "kill-server"],
+                   capture_output=True, timeout=30)
+
+
 # --- the browser ---------------------------------------------------------------------------
+
+def shoot(d: DaemonProcess, out: Path, height: int, act: Callable[[Any], None]) -> None:
+    """For the docs' pictures: the dashboard in a 1360 px wide page, live, `act(page)`, then a
+    full-page screenshot to `out`."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        page = chromium.new_page(viewport={"width": 1360, "height": height})
+        page.goto(dashboard_url(d))
+        page.wait_for_selector("#conn[data-state=live]")
+        act(page)
+        page.screenshot(path=str(out), full_page=True)
+        chromium.close()
+
+
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:

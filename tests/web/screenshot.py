@@ -10,15 +10,13 @@ failing health check; one agent is asked a question (waiting), one is told it ru
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
-
-from playwright.sync_api import sync_playwright
+from typing import Any
 
 from tests.support import DaemonProcess, retry_until
-from tests.web.kit import CHROMIUM, CHROMIUM_ARGS, conf, dashboard_url, sleeper, ticker
+from tests.web.kit import conf, shoot, sleeper, stop_with_its_tmux, ticker
 
 ROOT = Path(__file__).resolve().parents[2]
 FAKES = ROOT / "tests" / "fakes"
@@ -71,23 +69,16 @@ def main(out: Path) -> None:
             client.call("agent_event", {"id": "agents:planner", "event": "UserPromptSubmit"})
         retry_until(lambda: d.process("data:etl")["state"] == "BACKOFF", 30)
         time.sleep(12)  # a few metrics passes for the sparklines
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                        args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": 1360, "height": 1000})
-            page.goto(dashboard_url(d))
-            page.wait_for_selector("#conn[data-state=live]")
-            page.wait_for_timeout(2500)
-            page.click('tr[data-id="agents:reviewer"] button.id')
-            page.wait_for_timeout(1500)
-            page.screenshot(path=str(out), full_page=True)
-            browser.close()
+        shoot(d, out, 1000, _show_the_reviewer)
     finally:
-        d.stop()
-        subprocess.run(["tmux", "-S", str(d.state / "tmux.sock"), "kill-server"],
-                       capture_output=True, timeout=30)
+        stop_with_its_tmux(d)
         d.cleanup()
 
+
+def _show_the_reviewer(page: Any) -> None:
+    page.wait_for_timeout(2500)
+    page.click('tr[data-id="agents:reviewer"] button.id')
+    page.wait_for_timeout(1500)
 
 if __name__ == "__main__":
     main(Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "docs" / "dashboard.png")

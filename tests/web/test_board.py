@@ -8,20 +8,23 @@ the review card's diff and its merge button."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.support import DaemonProcess, make_repo, retry_until
-from tests.web.kit import DASHBOARD, conf, sleeper, start_dashboard
+from tests.web.kit import (
+    DASHBOARD,
+    conf,
+    sleeper,
+    start_dashboard,
+    stop_with_its_tmux,
+    worktree_agent,
+)
 
 Factory = Callable[..., DaemonProcess]
 PageFor = Callable[..., Any]
-STUB = Path(__file__).resolve().parents[1] / "fakes" / "claude_stub.py"
 
 
 def _tasks(d: DaemonProcess) -> dict[str, dict[str, Any]]:
@@ -133,11 +136,7 @@ def test_an_agents_card_shows_its_activity_then_its_diff_in_review_and_merges(
     d = daemon_factory(backend="tmux", extra=DASHBOARD)
     try:
         repo = make_repo(d.root)
-        binary = d.root / "claude"
-        binary.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{STUB}" "$@"\n')
-        binary.chmod(0o755)
-        agent = {"claude": {"binary": str(binary)}, "cwd": str(repo), "start_secs": 0,
-                 "worktree": True, "env": {"CLAUDE_CONFIG_DIR": str(d.root / "claude-config")}}
+        agent = worktree_agent(d, repo)
         (d.conf / "ws.yaml").write_text(conf({"a": agent}, backend="tmux") +
                                         "dispatch: auto\n")
         d.start()
@@ -165,9 +164,7 @@ def test_an_agents_card_shows_its_activity_then_its_diff_in_review_and_merges(
         _wait_column(page, tid, "done")
         assert (repo / "notes.txt").read_text() == f"edit by {task['session_id']}\n"
     finally:
-        d.stop()
-        subprocess.run(["tmux", "-S", str(d.state / "tmux.sock"), "kill-server"],
-                       capture_output=True, timeout=30)
+        stop_with_its_tmux(d)
 
 
 def test_the_filter_box_narrows_the_cards(daemon_factory: Factory, page_for: PageFor) -> None:

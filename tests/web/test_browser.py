@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from tests.support import DaemonProcess, retry_until
-from tests.web.kit import conf, sleeper, start_dashboard, ticker, wait_row
+from tests.web.kit import conf, sleeper, start_dashboard, stop_with_its_tmux, ticker, wait_row
 
 Factory = Callable[..., DaemonProcess]
 PageFor = Callable[..., Any]
@@ -131,12 +131,8 @@ def tmux_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[DaemonProcess]]:
         monkeypatch.delenv(var, raising=False)
     made: list[DaemonProcess] = []
     yield made
-    import subprocess
-
     for d in made:
-        d.stop()
-        subprocess.run(["tmux", "-S", str(d.state / "tmux.sock"), "kill-server"],
-                       capture_output=True, timeout=30)
+        stop_with_its_tmux(d)
 
 
 def test_a_prompt_typed_in_the_page_reaches_the_agents_pane(
