@@ -138,7 +138,7 @@ def test_dependents_stop_before_their_dependency(tmp_path: Path) -> None:
 
 
 def test_tmux_socket_stays_within_unix_socket_limits(tmp_path: Path) -> None:
-    from wezparallel.runtime.daemon import tmux_socket
+    from wezparallel.runtime.registry import tmux_socket
 
     short = tmux_socket(tmp_path)
     assert short == tmp_path / "tmux.sock"

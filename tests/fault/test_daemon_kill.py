@@ -22,7 +22,7 @@ from tests.fault.chaos import (
     trials,
 )
 from tests.support import DaemonProcess, retry_until, script
-from wezparallel.runtime.daemon import tmux_socket
+from wezparallel.runtime.registry import tmux_socket
 
 # (backend, processes, kills per phase in `make test`): tmux panes cost more to make, so its
 # variant is smaller; `make chaos` gives both the same number of kills.

@@ -8,16 +8,14 @@ which is what makes `wezparctl plan` show exactly what `reload` will do.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import os
 import signal
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from wezparallel.backends.base import Backend, ExitCallback, Handle
+from wezparallel.backends.base import Handle
 from wezparallel.backends.select import resolve_auto
 from wezparallel.clock import Clock, SystemClock
 from wezparallel.errors import WezparallelError
@@ -31,7 +29,7 @@ from wezparallel.events.probes import with_plugin_kinds
 from wezparallel.events.settings import EventSettings
 from wezparallel.health.probes import run_check
 from wezparallel.metrics.settings import MetricsSettings
-from wezparallel.paths import Paths, ensure_socket_dir
+from wezparallel.paths import Paths
 from wezparallel.plan import lifecycle as lc
 from wezparallel.plan.actions import describe
 from wezparallel.plan.lifecycle import ExitInfo
@@ -49,7 +47,7 @@ from wezparallel.runtime.logrotation import LogRotator, RotationSettings
 from wezparallel.runtime.notices import Notices
 from wezparallel.runtime.persist import Persistence, Saved, fingerprint
 from wezparallel.runtime.prompts import PromptSender
-from wezparallel.runtime.registry import BackendFactory, BackendRegistry
+from wezparallel.runtime.registry import BackendFactory, BackendRegistry, default_factories
 from wezparallel.runtime.screen import ScreenPoller
 from wezparallel.runtime.status import status_object
 from wezparallel.runtime.statusfile import StatusFile, last_written
@@ -77,39 +75,6 @@ class DaemonSettings:
     log_rotation: RotationSettings = field(default_factory=RotationSettings)
     metrics: MetricsSettings | None = field(default_factory=MetricsSettings)  # None: off
     events: EventSettings = field(default_factory=EventSettings)
-
-
-def _subprocess_factory(on_exit: ExitCallback) -> Backend:
-    from wezparallel.backends.subprocess import SubprocessBackend
-
-    return SubprocessBackend(on_exit)
-
-
-def tmux_socket(state_dir: Path) -> Path:
-    """The daemon's own tmux server: in the state dir, unless that path is too long for a
-    Unix socket (about 107 bytes), then in the private per-user directory under /tmp, named
-    after the state dir so two daemons never share a server."""
-    path = state_dir / "tmux.sock"
-    if len(os.fsencode(path.absolute())) < 100:
-        return path
-    digest = hashlib.sha256(os.fsencode(state_dir.absolute())).hexdigest()[:12]
-    private = Path(f"/tmp/wezparallel-{os.getuid()}")
-    ensure_socket_dir(private / f"tmux-{digest}.sock")
-    return private / f"tmux-{digest}.sock"
-
-
-def default_factories(state_dir: Path) -> dict[str, BackendFactory]:
-    def tmux(on_exit: ExitCallback) -> Backend:
-        from wezparallel.backends.tmux import TmuxBackend
-
-        return TmuxBackend(on_exit, socket_path=tmux_socket(state_dir), state_dir=state_dir)
-
-    def wezterm(on_exit: ExitCallback) -> Backend:
-        from wezparallel.backends.wezterm import WezTermBackend
-
-        return WezTermBackend(on_exit, state_dir=state_dir)
-
-    return {"subprocess": _subprocess_factory, "tmux": tmux, "wezterm": wezterm}
 
 
 class Daemon:
