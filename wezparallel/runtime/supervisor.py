@@ -88,9 +88,9 @@ class Supervisor:
         self._lanes: dict[int, asyncio.Lock] = {}  # by backend, so its starts stay in order
         self._timer: asyncio.TimerHandle | None = None
         self._dirty = False
-        # set once the first pass has begun its starts: housekeeping waits for it, so that
-        # the first processes do not queue behind work they do not need
-        self.first_pass = asyncio.Event()
+        # set when a pass ends with no start in flight: a starting daemon's housekeeping
+        # waits for the first time, so that its processes do not queue behind it
+        self.settled = asyncio.Event()
 
     # --- events in ---------------------------------------------------------------------------
 
@@ -194,7 +194,8 @@ class Supervisor:
         if self._dirty:
             self._dirty = False
             self._save()
-        self.first_pass.set()
+        if not self._starting:
+            self.settled.set()
         async with self._changed:
             self._changed.notify_all()
 
