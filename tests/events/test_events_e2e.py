@@ -211,6 +211,8 @@ def test_a_report_counts_the_daemon_down_time_apart_after_a_sigkill_and_a_stop(
     d = daemon_factory({"w.yaml": "workspace: w\nprocesses:\n"
                                   "  s: {command: sleep 600, start_secs: 0}\n"}).start()
     d.wait_state("w:s", "RUNNING")
+    # written once the first starts settled (housekeeping comes after them)
+    retry_until((d.state / "status.json").exists, what="the first status file")
     d.kill(signal.SIGKILL)  # no stop event: the status file's heartbeat is the last sign
     heartbeat = json.loads((d.state / "status.json").read_text())["daemon"]["written_at"]
     killed_at = time.time()
