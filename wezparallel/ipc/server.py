@@ -45,7 +45,7 @@ class IpcServer:
                  max_clients: int = MAX_CLIENTS) -> None:
         self.socket_path = Path(socket_path)
         self.max_clients = max_clients
-        self._handlers = dict(handlers)
+        self._handlers = handlers  # a family's methods load on their first call (handlers)
         self._server: asyncio.AbstractServer | None = None
         self._inode: int | None = None
         self._connections: set[asyncio.Task[Any]] = set()
