@@ -21,8 +21,8 @@ import logging
 import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
-from wezparallel.agents.activity import Activity
 from wezparallel.backends.base import Handle
 from wezparallel.clock import Clock
 from wezparallel.health.probes import (
@@ -41,6 +41,9 @@ from wezparallel.runtime.launch import Launch
 from wezparallel.runtime.supervisor import Supervisor
 from wezparallel.runtime.tasks import InstanceTasks
 from wezparallel.spec.model import HealthProbe, ProcessSpec
+
+if TYPE_CHECKING:
+    from wezparallel.agents.activity import Activity
 
 log = logging.getLogger(__name__)
 
