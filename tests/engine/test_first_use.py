@@ -1,6 +1,6 @@
 """A daemon of plain processes loads no part it has no use for, and loads each one the moment
 it is wanted (issue 15.3): the task board, the agents' activity rules and failure patterns,
-the typing of prompts.
+the typing of prompts, the health probes.
 
 Seen in a real `wezparallel` through Python's own import log: PYTHONPROFILEIMPORTTIME makes the
 interpreter write one line per module it imports, when it imports it, to the daemon's stderr
@@ -26,6 +26,8 @@ BOARD = ("wezparallel.runtime.board", "wezparallel.tasks.store", "wezparallel.ta
          "wezparallel.tasks.dispatch", "wezparallel.runtime.task_feedback")
 AGENTS = ("wezparallel.agents.activity", "wezparallel.agents.failures")
 PROMPTS = ("wezparallel.runtime.prompts", "wezparallel.backends.paste")
+HEALTH = ("wezparallel.health.probes", "wezparallel.events.probes")
+UNUSED = BOARD + AGENTS + PROMPTS + HEALTH
 
 
 @pytest.fixture(autouse=True)
@@ -47,13 +49,13 @@ def started(d: DaemonProcess) -> None:
     retry_until(all_running, 30, 0.05, "all RUNNING")
 
 
-def test_plain_processes_load_no_board_agents_or_prompts(
+def test_plain_processes_load_no_board_agents_prompts_or_probes(
         daemon_factory: DaemonFactory) -> None:
     d = daemon_factory({"ws.yaml": PLAIN}).start()
     started(d)
     seen = imported(d)
     assert "wezparallel.runtime.supervisor" in seen  # the log is read right
-    assert seen.isdisjoint(BOARD + AGENTS + PROMPTS), sorted(seen & {*BOARD, *AGENTS, *PROMPTS})
+    assert seen.isdisjoint(UNUSED), sorted(seen & set(UNUSED))
     assert not (d.state / "tasks.sqlite").exists()
 
 
@@ -88,3 +90,19 @@ def test_an_agent_added_by_a_reload_is_tracked_through_its_hooks(
     assert set(AGENTS) <= imported(d)
     out = d.ctl("wait", "team:agent", "--until", "idle", "--timeout", "10")
     assert out.returncode == 0, out.stderr
+
+
+def test_a_probe_a_reload_gives_a_running_process_checks_it(
+        daemon_factory: DaemonFactory) -> None:
+    d = daemon_factory({"ws.yaml": PLAIN}).start()
+    started(d)
+    before = d.process("ws:p0")
+    assert imported(d).isdisjoint(HEALTH) and before["health"] == "unknown"
+    (d.conf / "ws.yaml").write_text(PLAIN.replace(
+        "p0: {command: sleep 100000, start_secs: 0}",
+        "p0: {command: sleep 100000, start_secs: 0, health: [{kind: exec, command: 'true', "
+        "interval: 200ms}]}"))
+    assert d.ctl("reload").returncode == 0
+    retry_until(lambda: d.process("ws:p0")["health"] == "healthy", 15, 0.05, "p0 healthy")
+    assert d.process("ws:p0")["pid"] == before["pid"]  # in place: the same instance
+    assert set(HEALTH) <= imported(d)

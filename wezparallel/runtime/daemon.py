@@ -25,9 +25,7 @@ from wezparallel.events.journal import FILE_NAME as JOURNAL_FILE
 from wezparallel.events.journal import Journal
 from wezparallel.events.plugins import PluginListeners
 from wezparallel.events.plugins import load as load_plugins
-from wezparallel.events.probes import with_plugin_kinds
 from wezparallel.events.settings import EventSettings
-from wezparallel.health.probes import run_check
 from wezparallel.metrics.settings import MetricsSettings
 from wezparallel.paths import Paths
 from wezparallel.plan import lifecycle as lc
@@ -51,10 +49,12 @@ from wezparallel.runtime.status import status_object
 from wezparallel.runtime.statusfile import StatusFile, last_written
 from wezparallel.runtime.stopped_panes import StoppedPanes
 from wezparallel.runtime.supervisor import Supervisor
-from wezparallel.spec.model import ProcessSpec, WorkspaceSpec
+from wezparallel.spec.model import HealthProbe, ProcessSpec, WorkspaceSpec
 from wezparallel.tasks import STORE_FILE as TASKS_FILE
 
 if TYPE_CHECKING:
+    from wezparallel.events.probes import Check
+    from wezparallel.health.probes import ProbeInputs, ProbeResult
     from wezparallel.runtime.board import Board
     from wezparallel.runtime.logstream import LogWatch
     from wezparallel.runtime.metrics import MetricsRunner
@@ -95,9 +95,9 @@ class Daemon:
                                    self.supervisor.save_soon)
         self.notices = Notices(self.clock)
         self.plugins = load_plugins()
+        self._checks: Check | None = None
         self.health = HealthRunner(self.supervisor, self.clock, activity=self.agents.get,
-                                   notify=self.notices.add,
-                                   check=with_plugin_kinds(self.plugins, run_check))
+                                   notify=self.notices.add, check=self._health_check)
         self.screen = ScreenPoller(self.supervisor, self.agents, self.clock)
         self.exits = AgentExits(self.supervisor, self.launcher, self.agents, self.notices.add)
         # after the tracker: it forgets a hook-less agent that the poller then takes on, and
@@ -172,6 +172,15 @@ class Daemon:
                       self.agents, self.supervisor, self.prompts, self._workspaces)
         self.supervisor.observers.append(TaskFeedback(board))
         return board
+
+    async def _health_check(self, probe: HealthProbe, inputs: ProbeInputs) -> ProbeResult:
+        """The built-in kinds and the plugins': set up by the first check."""
+        if self._checks is None:
+            from wezparallel.events.probes import with_plugin_kinds
+            from wezparallel.health.probes import run_check
+
+            self._checks = with_plugin_kinds(self.plugins, run_check)
+        return await self._checks(probe, inputs)
 
     def _on_exit(self, handle: Handle, exit: ExitInfo) -> None:
         self.supervisor.on_exit(handle, exit)
