@@ -106,3 +106,16 @@ def test_a_probe_a_reload_gives_a_running_process_checks_it(
     retry_until(lambda: d.process("ws:p0")["health"] == "healthy", 15, 0.05, "p0 healthy")
     assert d.process("ws:p0")["pid"] == before["pid"]  # in place: the same instance
     assert set(HEALTH) <= imported(d)
+
+
+def test_a_board_that_cannot_be_opened_later_is_a_clean_error_and_the_daemon_goes_on(
+        daemon_factory: DaemonFactory) -> None:
+    """Its file used to be opened at start, where a failure stopped the daemon with the
+    reason; opened by a call, the failure is that call's `failed` reply."""
+    d = daemon_factory({"ws.yaml": PLAIN}).start()
+    started(d)
+    (d.state / "tasks.sqlite").symlink_to(d.state / "no" / "such" / "dir" / "tasks.sqlite")
+    out = d.ctl("task", "add", "write the docs")
+    assert out.returncode != 0
+    assert "task store" in out.stderr and "Traceback" not in out.stderr, out.stderr
+    assert len(d.status()["processes"]) == 3
