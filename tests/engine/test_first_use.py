@@ -1,6 +1,6 @@
 """A daemon of plain processes loads no part it has no use for, and loads each one the moment
 it is wanted (issue 15.3): the task board, the agents' activity rules and failure patterns,
-the typing of prompts, the health probes.
+the typing of prompts, the health probes, the older tool's protocol.
 
 Seen in a real `wezparallel` through Python's own import log: PYTHONPROFILEIMPORTTIME makes the
 interpreter write one line per module it imports, when it imports it, to the daemon's stderr
@@ -27,7 +27,8 @@ BOARD = ("wezparallel.runtime.board", "wezparallel.tasks.store", "wezparallel.ta
 AGENTS = ("wezparallel.agents.activity", "wezparallel.agents.failures")
 PROMPTS = ("wezparallel.runtime.prompts", "wezparallel.backends.paste")
 HEALTH = ("wezparallel.health.probes", "wezparallel.events.probes")
-UNUSED = BOARD + AGENTS + PROMPTS + HEALTH
+LEGACY = ("wezparallel.ipc.legacy",)  # the older wezterm-parallel's messages
+UNUSED = BOARD + AGENTS + PROMPTS + HEALTH + LEGACY
 
 
 @pytest.fixture(autouse=True)
