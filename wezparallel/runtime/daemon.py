@@ -11,7 +11,7 @@ import asyncio
 import logging
 import os
 import signal
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -64,6 +64,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 STRAY_STOP = 5.0  # seconds a process nobody wants gets between SIGTERM and SIGKILL
+# Housekeeping begins this long after the first starts settled (or SETTLE_WAIT after the
+# daemon began supervising, should a start hang): the first requests of a new daemon, a
+# script's `wezparctl status` or `wait`, are answered first.
+HOUSEKEEPING_GRACE = 0.1
+SETTLE_WAIT = 2.0
 
 
 @dataclass(frozen=True)
@@ -226,6 +231,13 @@ class Daemon:
             "plan": [describe(a) for a in preview.actions]})
         return snapshot, preview
 
+    def reload_if_changed(self) -> None:
+        """For the file watcher's start: a save made since the files were read, which no
+        watcher saw, is taken in now."""
+        if config_mod.stamp(self.paths.conf_dir, self.config.env_files) != self.config.stamp:
+            log.info("the workspace files changed since they were read: reloading")
+            self.reload_quietly()
+
     def reload_quietly(self) -> None:
         """For the file watcher: the plan goes to the log, nobody waits for it. A save that
         lands during a shutdown is dropped: it would start again what the shutdown stops,
@@ -329,9 +341,16 @@ class Daemon:
         if saved.agent is not None:
             self.agents.restore(pid, saved.agent)
 
-    async def run(self) -> None:
-        """Serve until `stopped` is set (a signal or the `shutdown` command)."""
+    async def run(self, on_supervising: Callable[[], None] | None = None) -> None:
+        """Serve until `stopped` is set (a signal or the `shutdown` command).
+
+        The reconcile loop goes first; the rest (log rotation, metrics, the status file and
+        `on_supervising`, the file watcher) begins once the first starts have settled, so
+        that the processes a daemon comes up for are not kept waiting by housekeeping."""
         loop_task = asyncio.create_task(self.supervisor.run(), name="reconcile")
+        await self._first_starts_settled(loop_task)
+        if on_supervising is not None:
+            on_supervising()
         rotator = LogRotator(lambda: map(self.supervisor.log_path, list(self.supervisor.statuses)),
                              self.settings.log_rotation, self.clock.monotonic,
                              root=self.supervisor.logs_dir)
@@ -375,6 +394,17 @@ class Daemon:
     async def _close_board(self) -> None:
         if self._board is not None:
             await self._board.close()
+
+    async def _first_starts_settled(self, loop_task: asyncio.Task[None]) -> None:
+        """See `run`: returns early when the loop ends (a bug) or a shutdown is asked for."""
+        waiters = [asyncio.create_task(self.supervisor.settled.wait()),
+                   asyncio.create_task(self.stopped.wait())]
+        await asyncio.wait([loop_task, *waiters], timeout=SETTLE_WAIT,
+                           return_when=asyncio.FIRST_COMPLETED)
+        for waiter in waiters:
+            waiter.cancel()
+        if not (loop_task.done() or self.stopped.is_set()):
+            await asyncio.sleep(HOUSEKEEPING_GRACE)
 
     def log_watch(self) -> LogWatch:
         """The inotify watch behind `logs -f`, started by the first follower."""
