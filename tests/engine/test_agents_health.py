@@ -14,9 +14,9 @@ from typing import Any
 
 from wezparallel.backends.memory import MemoryBackend
 from wezparallel.clock import FakeClock
-from wezparallel.health.probes import ProbeInputs, ProbeResult
+from wezparallel.health.probes import ProbeInputs, ProbeResult, ProbeSet
 from wezparallel.plan.lifecycle import ExitInfo, ProcessStatus, State
-from wezparallel.runtime.health import HealthRunner, ProbeSet
+from wezparallel.runtime.health import HealthRunner
 from wezparallel.runtime.notices import Notice, Notices
 from wezparallel.runtime.supervisor import Supervisor
 from wezparallel.spec.model import Dependency, DependencyCondition, HealthProbe, ProcessSpec

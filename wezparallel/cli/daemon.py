@@ -53,7 +53,7 @@ async def serve(paths: Paths, backend: str | None, watch: bool = True,
                                    events=EventSettings(retention=event_retention_days * DAY)))
     handlers = handlers_for(daemon)
     web: Dashboard | None = None
-    handlers["dashboard"] = dashboard_method(lambda: web.url_with_token() if web else None)
+    handlers.add("dashboard", dashboard_method(lambda: web.url_with_token() if web else None))
     server = IpcServer(paths.socket, handlers)
     await server.start()
     try:

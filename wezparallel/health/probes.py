@@ -101,6 +101,40 @@ def overall(states: Iterable[ProbeState]) -> tuple[Health, str | None]:
     return Health.UNKNOWN, None
 
 
+@dataclass(frozen=True)
+class ProbeSet:
+    """Every probe of one process instance; pure."""
+
+    states: tuple[ProbeState, ...]
+
+    @classmethod
+    def begin(cls, probes: tuple[HealthProbe, ...], started_at: float,
+              seed: Health = Health.UNKNOWN) -> ProbeSet:
+        """`seed`: the health an adopted instance had under the earlier daemon; its probes go
+        on from there (an unhealthy one stays so until a check passes) instead of from
+        unknown."""
+        states = [ProbeState.begin(p, started_at) for p in probes]
+        if seed != Health.UNKNOWN:
+            states = [replace(st, health=seed, started=True,
+                              failures=st.threshold if seed == Health.UNHEALTHY else 0)
+                      for st in states]
+        return cls(tuple(states))
+
+    def due(self, now: float) -> tuple[int, ...]:
+        return tuple(i for i, st in enumerate(self.states) if st.due(now))
+
+    def next_due(self) -> float:
+        return min(st.next_due for st in self.states)
+
+    def record(self, index: int, result: ProbeResult, now: float) -> tuple[ProbeSet, Verdict]:
+        state, verdict = self.states[index].record(result, now)
+        states = (*self.states[:index], state, *self.states[index + 1:])
+        return replace(self, states=states), verdict
+
+    def health(self) -> tuple[Health, str | None]:
+        return overall(self.states)
+
+
 # ---- checks -----------------------------------------------------------------------------
 
 

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 from wezparallel.errors import RemoteError, WezparallelError
-from wezparallel.ipc import legacy
 from wezparallel.ipc import protocol as p
 from wezparallel.ipc.hangup import ClientGone, HangupWatch, cancels_on_hangup, unless_gone
 from wezparallel.ipc.socketfile import fds_short, listening_socket, peer_allowed, peer_uid
@@ -45,7 +44,7 @@ class IpcServer:
                  max_clients: int = MAX_CLIENTS) -> None:
         self.socket_path = Path(socket_path)
         self.max_clients = max_clients
-        self._handlers = dict(handlers)
+        self._handlers = handlers  # a family's methods load on their first call (handlers)
         self._server: asyncio.AbstractServer | None = None
         self._inode: int | None = None
         self._connections: set[asyncio.Task[Any]] = set()
@@ -203,6 +202,8 @@ class _Connection:
         await self._send(reply)  # outside the except block: no exception chained to a failed send
 
     async def _answer_legacy(self, message: Any) -> None:
+        from wezparallel.ipc import legacy
+
         call = legacy.translate(message)
         if isinstance(call, str):
             await self._send(legacy.error_reply(call))
@@ -294,16 +295,23 @@ class _Legacy:
 
 
 def _parse(frame: bytes | p.Oversized) -> p.Request | _Legacy | dict[str, Any]:
-    """A frame -> the request it holds, or the error reply that refuses it."""
+    """A frame -> the request it holds, or the error reply that refuses it. A wezterm-parallel
+    message is never a request (that needs a `method` key): the legacy module is asked only
+    about what is not, and so imported only by a daemon that old scripts talk to."""
     if isinstance(frame, p.Oversized):
         return p.error_reply(None, p.FRAME_TOO_LARGE, (
             f"frame over {p.MAX_FRAME} bytes; the rest of that line was discarded"))
     try:
         message = p.decode(frame)
-        if legacy.is_legacy(message):
-            return _Legacy(message)
+    except p.ProtocolViolation as bad:
+        return p.error_reply(bad.request_id, bad.code, bad.message)
+    try:
         return p.to_request(message)
     except p.ProtocolViolation as bad:
+        from wezparallel.ipc import legacy
+
+        if legacy.is_legacy(message):
+            return _Legacy(message)
         return p.error_reply(bad.request_id, bad.code, bad.message)
 
 

@@ -18,14 +18,8 @@ from __future__ import annotations
 import inspect
 import logging
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from wezparallel.agents.failures import (
-    SESSION_EXISTS,
-    SESSION_LOST,
-    AgentProblem,
-    from_screen,
-    session_of,
-)
 from wezparallel.backends.base import Handle
 from wezparallel.errors import WezparallelError
 from wezparallel.plan.lifecycle import ExitInfo, State
@@ -33,6 +27,9 @@ from wezparallel.runtime.agents import AgentTracker
 from wezparallel.runtime.launch import Launch, Launcher
 from wezparallel.runtime.supervisor import Supervisor
 from wezparallel.spec.model import ProcessSpec
+
+if TYPE_CHECKING:
+    from wezparallel.agents.failures import AgentProblem
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +59,8 @@ class AgentExits:
         st = self._sup.statuses.get(pid)
         if pid not in self._agents or st is None or st.state == State.STOPPED:
             return  # not an agent, or a stop (or restart) that was asked for
+        from wezparallel.agents.failures import from_screen  # with the first agent's exit
+
         problem = from_screen(self._last_screen(pid, st.pane))
         if problem is not None:
             self._act(pid, problem)
@@ -86,6 +85,8 @@ class AgentExits:
             return []
 
     def _act(self, pid: str, problem: AgentProblem) -> None:
+        from wezparallel.agents.failures import SESSION_EXISTS, SESSION_LOST, session_of
+
         if problem.kind == SESSION_LOST:
             self._launcher.forget_conversation(pid)
             self._tell(pid, f"{problem.describe(pid)}; its next start begins a new one")

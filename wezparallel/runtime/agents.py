@@ -15,6 +15,9 @@ The activity, its history, the session id and the problem are saved with the run
 adopts, so a daemon restart neither resets the activity to `starting` nor loses its history.
 
 Times are wall-clock seconds: they are shown to people and kept for time tracking.
+
+The rules and the problems (`agents.activity`, `agents.failures`) are imported by the first
+agent the tracker takes on or restores: a daemon of plain processes never loads them.
 """
 
 from __future__ import annotations
@@ -22,15 +25,17 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Collection, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from wezparallel.agents.activity import Activity, AgentActivity, Hook
-from wezparallel.agents.failures import AgentProblem, from_stop_failure
 from wezparallel.backends.base import Handle
 from wezparallel.clock import Clock
 from wezparallel.plan.lifecycle import ExitInfo
 from wezparallel.runtime.launch import Launch
 from wezparallel.spec.model import ProcessSpec
+
+if TYPE_CHECKING:
+    from wezparallel.agents.activity import Activity, AgentActivity, Hook
+    from wezparallel.agents.failures import AgentProblem
 
 log = logging.getLogger(__name__)
 
@@ -77,12 +82,12 @@ class AgentTracker:
         if launch is None and (spec.claude is None or not spec.claude.hooks):
             return
         self._expects_prompt[spec.id] = launch.expects_prompt if launch else False
-        self._set(spec.id, restored or Activity.start(self.clock.wall()))
+        self._set(spec.id, restored or _start(self.clock.wall()))
 
     def watch_screen(self, pid: str) -> None:
         """The screen poller reads this agent's pane: track it, from `starting`."""
         self._forget(pid)
-        self._set(pid, Activity.start(self.clock.wall()))
+        self._set(pid, _start(self.clock.wall()))
 
     def on_screen(self, pid: str, activity: AgentActivity) -> Activity | None:
         """What the pane's text says (already debounced); None for an agent not taken on by
@@ -99,6 +104,8 @@ class AgentTracker:
     def process_down(self, pid: str, exit: ExitInfo) -> None:
         act = self.activities.get(pid)
         if act is not None:
+            from wezparallel.agents.activity import AgentActivity
+
             self._set(pid, act.to(AgentActivity.EXITED, self.clock.wall()))
 
     def on_event(self, pid: str, event: str, session_id: str | None = None,
@@ -133,6 +140,8 @@ class AgentTracker:
         if hook.get("agent_id"):
             return
         if event == "StopFailure":
+            from wezparallel.agents.failures import from_stop_failure
+
             self.set_problem(pid, from_stop_failure(hook))
         elif event == "Stop":
             self.set_problem(pid, None)
@@ -178,6 +187,9 @@ class AgentTracker:
 
     def restore(self, pid: str, data: Mapping[str, Any]) -> None:
         """Take back what `to_json` saved; the activity applies if the agent is adopted."""
+        from wezparallel.agents.activity import Activity
+        from wezparallel.agents.failures import AgentProblem
+
         try:
             act = data.get("activity")
             if isinstance(act, dict):
@@ -237,3 +249,9 @@ class AgentTracker:
             except TimeoutError:
                 return False
         return True
+
+
+def _start(now: float) -> Activity:
+    from wezparallel.agents.activity import Activity
+
+    return Activity.start(now)

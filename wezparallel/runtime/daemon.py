@@ -25,9 +25,7 @@ from wezparallel.events.journal import FILE_NAME as JOURNAL_FILE
 from wezparallel.events.journal import Journal
 from wezparallel.events.plugins import PluginListeners
 from wezparallel.events.plugins import load as load_plugins
-from wezparallel.events.probes import with_plugin_kinds
 from wezparallel.events.settings import EventSettings
-from wezparallel.health.probes import run_check
 from wezparallel.metrics.settings import MetricsSettings
 from wezparallel.paths import Paths
 from wezparallel.plan import lifecycle as lc
@@ -37,7 +35,6 @@ from wezparallel.plan.planner import Plan, plan
 from wezparallel.runtime import config as config_mod
 from wezparallel.runtime.agent_exits import AgentExits
 from wezparallel.runtime.agents import AgentTracker
-from wezparallel.runtime.board import Board
 from wezparallel.runtime.config import ConfigSnapshot
 from wezparallel.runtime.event_feed import connect as connect_events
 from wezparallel.runtime.health import HealthRunner
@@ -46,21 +43,23 @@ from wezparallel.runtime.launch import Launcher
 from wezparallel.runtime.logrotation import LogRotator, RotationSettings
 from wezparallel.runtime.notices import Notices
 from wezparallel.runtime.persist import Persistence, Saved, fingerprint
-from wezparallel.runtime.prompts import PromptSender
 from wezparallel.runtime.registry import BackendFactory, BackendRegistry, default_factories
 from wezparallel.runtime.screen import ScreenPoller
 from wezparallel.runtime.status import status_object
 from wezparallel.runtime.statusfile import StatusFile, last_written
 from wezparallel.runtime.stopped_panes import StoppedPanes
 from wezparallel.runtime.supervisor import Supervisor
-from wezparallel.runtime.task_feedback import TaskFeedback
-from wezparallel.spec.model import ProcessSpec, WorkspaceSpec
-from wezparallel.tasks.store import FILE_NAME as TASKS_FILE
-from wezparallel.tasks.store import TaskStore
+from wezparallel.spec.model import HealthProbe, ProcessSpec, WorkspaceSpec
+from wezparallel.tasks import STORE_FILE as TASKS_FILE
 
 if TYPE_CHECKING:
+    from wezparallel.events.probes import Check
+    from wezparallel.health.probes import ProbeInputs, ProbeResult
+    from wezparallel.runtime.board import Board
     from wezparallel.runtime.logstream import LogWatch
     from wezparallel.runtime.metrics import MetricsRunner
+    from wezparallel.runtime.prompts import PromptSender
+    from wezparallel.tasks.model import Task
 
 log = logging.getLogger(__name__)
 
@@ -101,9 +100,9 @@ class Daemon:
                                    self.supervisor.save_soon)
         self.notices = Notices(self.clock)
         self.plugins = load_plugins()
+        self._checks: Check | None = None
         self.health = HealthRunner(self.supervisor, self.clock, activity=self.agents.get,
-                                   notify=self.notices.add,
-                                   check=with_plugin_kinds(self.plugins, run_check))
+                                   notify=self.notices.add, check=self._health_check)
         self.screen = ScreenPoller(self.supervisor, self.agents, self.clock)
         self.exits = AgentExits(self.supervisor, self.launcher, self.agents, self.notices.add)
         # after the tracker: it forgets a hook-less agent that the poller then takes on, and
@@ -127,10 +126,10 @@ class Daemon:
         self.plugin_listeners = PluginListeners(self.plugins, settings.events)
         if self.plugin_listeners.workers:
             self.bus.listeners.append(self.plugin_listeners.on_event)
-        self.prompts = PromptSender(self.agents)  # one for `send` and the board: one at a time
-        self.board = Board(TaskStore(self.paths.state_dir / TASKS_FILE), self.bus, self.clock,
-                           self.agents, self.supervisor, self.prompts, self._workspaces)
-        self.supervisor.observers.append(TaskFeedback(self.board))
+        self._prompts: PromptSender | None = None
+        self._board: Board | None = None
+        if (self.paths.state_dir / TASKS_FILE).exists():  # a saved board goes on at once
+            self._board = self._open_board()
         self.stopped = asyncio.Event()
         self.stopped_panes = StoppedPanes(self.supervisor, self.stopped)
         self.supervisor.observers.append(self.stopped_panes)
@@ -144,6 +143,49 @@ class Daemon:
 
             self.metrics = MetricsRunner(self.supervisor, self.clock, self.paths.state_dir,
                                          settings.metrics)
+
+    # --- parts built by their first user -----------------------------------------------------
+    # A daemon that supervises plain processes never types a prompt nor gets a task: it neither
+    # imports these parts (and what they import) nor, for the board, creates its file.
+
+    @property
+    def prompts(self) -> PromptSender:
+        """One sender for `send` and the board, so that one prompt is typed at a time."""
+        if self._prompts is None:
+            from wezparallel.runtime.prompts import PromptSender
+
+            self._prompts = PromptSender(self.agents)
+        return self._prompts
+
+    @property
+    def board(self) -> Board:
+        """The task board: opened at start when a saved one exists, else by the first task."""
+        if self._board is None:
+            self._board = self._open_board()
+        return self._board
+
+    def listed_tasks(self) -> list[Task]:
+        """Every task, for readers that have no reason to open the board: none before it is."""
+        return self._board.listed() if self._board is not None else []
+
+    def _open_board(self) -> Board:
+        from wezparallel.runtime.board import Board
+        from wezparallel.runtime.task_feedback import TaskFeedback
+        from wezparallel.tasks.store import TaskStore
+
+        board = Board(TaskStore(self.paths.state_dir / TASKS_FILE), self.bus, self.clock,
+                      self.agents, self.supervisor, self.prompts, self._workspaces)
+        self.supervisor.observers.append(TaskFeedback(board))
+        return board
+
+    async def _health_check(self, probe: HealthProbe, inputs: ProbeInputs) -> ProbeResult:
+        """The built-in kinds and the plugins': set up by the first check."""
+        if self._checks is None:
+            from wezparallel.events.probes import with_plugin_kinds
+            from wezparallel.health.probes import run_check
+
+            self._checks = with_plugin_kinds(self.plugins, run_check)
+        return await self._checks(probe, inputs)
 
     def _on_exit(self, handle: Handle, exit: ExitInfo) -> None:
         self.supervisor.on_exit(handle, exit)
@@ -210,7 +252,8 @@ class Daemon:
             log.warning("config: %s", problem)
         self.config = snapshot
         self.supervisor.set_desired(snapshot.processes())
-        self.board.poke()  # `dispatch:` may have changed
+        if self._board is not None:
+            self._board.poke()  # `dispatch:` may have changed
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -322,15 +365,16 @@ class Daemon:
         try:
             await self._until_stopped_or_broken(tasks)
             await self.health.close()  # no probe may restart what the shutdown stops
-            await self.board.close()  # nor may the stops release tasks
+            await self._close_board()  # nor may the stops release tasks
             await self.screen.close()
             await self.supervisor.shutdown(leave_running=self.leave_running)
         finally:
             await self.health.close()
             await self.screen.close()
             await self.hooks.close()
-            await self.board.close()
-            self.board.close_store()
+            await self._close_board()
+            if self._board is not None:
+                self._board.close_store()
             self.bus.close()
             await self.bus.drained(1.0)  # event streams send their last events and their end
             await asyncio.sleep(0)
@@ -346,6 +390,10 @@ class Daemon:
                 self.metrics.close()
             if self._log_watch is not None:
                 self._log_watch.close()
+
+    async def _close_board(self) -> None:
+        if self._board is not None:
+            await self._board.close()
 
     async def _first_starts_settled(self, loop_task: asyncio.Task[None]) -> None:
         """See `run`: returns early when the loop ends (a bug) or a shutdown is asked for."""

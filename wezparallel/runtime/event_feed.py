@@ -4,13 +4,16 @@ layer decides what that means. Nothing here runs per event beyond a dictionary l
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from wezparallel.agents.activity import Activity
 from wezparallel.events.bus import EventBus
 from wezparallel.events.model import StatusDiffer
 from wezparallel.runtime.agents import AgentTracker
 from wezparallel.runtime.notices import Notice, Notices
 from wezparallel.runtime.supervisor import Supervisor
+
+if TYPE_CHECKING:
+    from wezparallel.agents.activity import Activity
 
 
 def connect(bus: EventBus, supervisor: Supervisor, agents: AgentTracker, notices: Notices,

@@ -11,6 +11,9 @@ new probes (the old verdict and reason are dropped with the probes that made the
 
 Time comes from the injected clock and sleeping from an injected function, so tests drive a
 whole probe history with a FakeClock and no waiting.
+
+The probes' rules and checks (`health.probes`) are imported by the first instance that has
+probes: a daemon whose processes have none follows their instances and never loads them.
 """
 
 from __future__ import annotations
@@ -21,67 +24,26 @@ import logging
 import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
-from wezparallel.agents.activity import Activity
 from wezparallel.backends.base import Handle
 from wezparallel.clock import Clock
-from wezparallel.health.probes import (
-    Health,
-    ProbeInputs,
-    ProbeResult,
-    ProbeState,
-    Verdict,
-    overall,
-    read_new_lines,
-    run_check,
-    tree_rss,
-)
 from wezparallel.plan.lifecycle import ExitInfo
 from wezparallel.runtime.launch import Launch
 from wezparallel.runtime.supervisor import Supervisor
 from wezparallel.runtime.tasks import InstanceTasks
 from wezparallel.spec.model import HealthProbe, ProcessSpec
 
+if TYPE_CHECKING:
+    from wezparallel.agents.activity import Activity
+    from wezparallel.health.probes import ProbeInputs, ProbeResult, ProbeSet, Verdict
+
 log = logging.getLogger(__name__)
 
 
-Check = Callable[[HealthProbe, ProbeInputs], Awaitable[ProbeResult]]
+Check = Callable[[HealthProbe, "ProbeInputs"], Awaitable["ProbeResult"]]
 Sleep = Callable[[float], Awaitable[None]]
 Notify = Callable[[str, str], object]  # (process id, message): see runtime/notices.py
-
-
-@dataclass(frozen=True)
-class ProbeSet:
-    """Every probe of one process instance; pure."""
-
-    states: tuple[ProbeState, ...]
-
-    @classmethod
-    def begin(cls, probes: tuple[HealthProbe, ...], started_at: float,
-              seed: Health = Health.UNKNOWN) -> ProbeSet:
-        """`seed`: the health an adopted instance had under the earlier daemon; its probes go
-        on from there (an unhealthy one stays so until a check passes) instead of from
-        unknown."""
-        states = [ProbeState.begin(p, started_at) for p in probes]
-        if seed != Health.UNKNOWN:
-            states = [replace(st, health=seed, started=True,
-                              failures=st.threshold if seed == Health.UNHEALTHY else 0)
-                      for st in states]
-        return cls(tuple(states))
-
-    def due(self, now: float) -> tuple[int, ...]:
-        return tuple(i for i, st in enumerate(self.states) if st.due(now))
-
-    def next_due(self) -> float:
-        return min(st.next_due for st in self.states)
-
-    def record(self, index: int, result: ProbeResult, now: float) -> tuple[ProbeSet, Verdict]:
-        state, verdict = self.states[index].record(result, now)
-        states = (*self.states[:index], state, *self.states[index + 1:])
-        return replace(self, states=states), verdict
-
-    def health(self) -> tuple[Health, str | None]:
-        return overall(self.states)
 
 
 @dataclass
@@ -93,15 +55,17 @@ class _Instance:
     cwd: str
     started_at: float  # monotonic
     log_offset: int = 0
-    seed: Health = Health.UNKNOWN  # the health an adopted instance had
+    seed: str = "unknown"  # the health an adopted instance had (as `ProcessStatus.health`)
 
 
 class HealthRunner:
     def __init__(self, supervisor: Supervisor, clock: Clock, *,
                  activity: Callable[[str], Activity | None] = lambda _pid: None,
-                 check: Check = run_check, sleep: Sleep = asyncio.sleep,
-                 rss: Callable[[int], int | None] = tree_rss,
+                 check: Check | None = None, sleep: Sleep = asyncio.sleep,
+                 rss: Callable[[int], int | None] | None = None,
                  notify: Notify | None = None) -> None:
+        """`check` None: the built-in checks (`health.probes.run_check`); `rss` None: the
+        process tree's (`health.probes.tree_rss`)."""
         self._sup = supervisor
         self._clock = clock
         self._activity = activity
@@ -122,7 +86,7 @@ class HealthRunner:
         self.tasks.cancel(spec.id)
         cwd = launch.spec.cwd if launch is not None else spec.cwd
         st = self._sup.statuses.get(spec.id)
-        seed = Health(st.health) if launch is None and st is not None else Health.UNKNOWN
+        seed = st.health if launch is None and st is not None else "unknown"
         inst = _Instance(spec, handle, cwd, self._clock.monotonic(), seed=seed)
         self._instances[spec.id] = inst
         self._probe(inst)
@@ -137,8 +101,8 @@ class HealthRunner:
             return
         self.tasks.cancel(spec.id)
         self.reasons.pop(spec.id, None)
-        inst.seed = Health.UNKNOWN  # new probes: the old verdict says nothing about them
-        self._sup.set_health(spec.id, Health.UNKNOWN.value, handle.pid)
+        inst.seed = "unknown"  # new probes: the old verdict says nothing about them
+        self._sup.set_health(spec.id, "unknown", handle.pid)
         self._probe(inst)
 
     def _probe(self, inst: _Instance) -> None:
@@ -160,7 +124,9 @@ class HealthRunner:
     # --- one instance -------------------------------------------------------------------------
 
     async def _watch(self, inst: _Instance) -> None:
-        probes = ProbeSet.begin(inst.spec.health, inst.started_at, inst.seed)
+        from wezparallel.health.probes import Health, ProbeSet  # with the first probed instance
+
+        probes = ProbeSet.begin(inst.spec.health, inst.started_at, Health(inst.seed))
         while self._registered(inst):
             for index in probes.due(self._clock.monotonic()):
                 probes = await self._check_one(inst, probes, index)
@@ -187,6 +153,8 @@ class HealthRunner:
     async def _record(self, inst: _Instance, probes: ProbeSet,
                       index: int) -> tuple[ProbeSet, Verdict]:
         """Run one check, fold it in and publish the process's health."""
+        from wezparallel.health.probes import Health, Verdict
+
         probe = probes.states[index].probe
         result = await self._run(probe, inst)
         if not self._registered(inst):  # replaced while checking: its verdict is stale
@@ -203,6 +171,8 @@ class HealthRunner:
         booting fails its first check, and restarting it then would loop with no pause. Such
         an instance is checked once more when it is that old (an `output` match is decisive
         as it is) and restarted only if that check fails too."""
+        from wezparallel.health.probes import Health
+
         probe = probes.states[index].probe
         hold = inst.started_at + probe.interval - self._clock.monotonic()
         if hold > 0:
@@ -217,6 +187,14 @@ class HealthRunner:
         return probes
 
     async def _run(self, probe: HealthProbe, inst: _Instance) -> ProbeResult:
+        from wezparallel.health.probes import (
+            ProbeInputs,
+            ProbeResult,
+            read_new_lines,
+            run_check,
+            tree_rss,
+        )
+
         pid = inst.spec.id
         inputs = ProbeInputs(now=self._clock.wall(), cwd=inst.cwd,
                              env={**os.environ, **inst.spec.env_dict})
@@ -228,9 +206,9 @@ class HealthRunner:
             inputs = replace(inputs, activity=act.current.value if act else None,
                              activity_since=act.since if act else None)
         elif probe.kind == "memory":
-            inputs = replace(inputs, rss=self._rss(inst.handle.pid))
+            inputs = replace(inputs, rss=(self._rss or tree_rss)(inst.handle.pid))
         try:
-            return await self._check(probe, inputs)
+            return await (self._check or run_check)(probe, inputs)
         except OSError as exc:  # a log we may not read, /proc gone: a failed check, not a crash
             return ProbeResult(False, f"{probe.kind} probe could not run: {exc}")
 

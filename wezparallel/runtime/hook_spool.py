@@ -39,9 +39,12 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from wezparallel.agents.activity import Hook
 from wezparallel.runtime.agents import AgentTracker
+
+if TYPE_CHECKING:
+    from wezparallel.agents.activity import Hook
 
 log = logging.getLogger(__name__)
 

@@ -2,21 +2,29 @@
 SQLite; the latest snapshot is kept for `status` and `top`, and every pass goes to history.
 
 The timer runs fast only while someone looks (`watched()`), otherwise at the idle interval;
-a look after a long quiet spell gets a pass at once rather than numbers a minute old."""
+a look after a long quiet spell gets a pass at once rather than numbers a minute old.
+
+The sampler and the history are built by their first user: the first pass (an interval after
+start, in the worker thread) or a `metrics_history` call before it. A daemon's start thus
+neither imports them nor their snapshot model."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from wezparallel.clock import Clock
-from wezparallel.metrics.history import History
-from wezparallel.metrics.sampler import Sampler, Target
 from wezparallel.metrics.settings import MetricsSettings
-from wezparallel.metrics.snapshot import Snapshot
 from wezparallel.runtime.supervisor import Supervisor
+
+if TYPE_CHECKING:
+    from wezparallel.metrics.history import History
+    from wezparallel.metrics.sampler import Sampler, Target
+    from wezparallel.metrics.snapshot import Snapshot
 
 log = logging.getLogger(__name__)
 
@@ -27,19 +35,34 @@ class MetricsRunner:
         self._sup = supervisor
         self._clock = clock
         self.settings = settings
-        self._sampler = Sampler(clock)
-        self.history = History(settings.database(state_dir), settings)
+        self._database = settings.database(state_dir)
+        self._sampler: Sampler | None = None  # only the worker thread's passes use it
+        self._history: History | None = None
+        self._building = threading.Lock()  # the loop and the worker may both be first
         self._disk_paths = (state_dir, *disk_paths)
         self.latest: Snapshot | None = None
         self._last_prune = 0.0
         self._watched_until = float("-inf")  # monotonic
         self._looked = asyncio.Event()
 
+    @property
+    def history(self) -> History:
+        with self._building:
+            if self._history is None:
+                from wezparallel.metrics.history import History
+
+                self._history = History(self._database, self.settings)
+            return self._history
+
     def targets(self) -> dict[str, Target]:
         return {pid: (h.pid, h.create_time) for pid, h in self._sup.handles.items()}
 
     def sample_once(self) -> Snapshot:
         """One pass, history write and pruning included; runs in a worker thread."""
+        if self._sampler is None:
+            from wezparallel.metrics.sampler import Sampler
+
+            self._sampler = Sampler(self._clock)
         now = self._clock.wall()
         snapshot = self._sampler.sample(self.targets(), now, self._disk_paths)
         self.history.record(snapshot)
@@ -80,4 +103,5 @@ class MetricsRunner:
                 log.warning("metrics pass failed: %s", exc)
 
     def close(self) -> None:
-        self.history.close()
+        if self._history is not None:
+            self._history.close()

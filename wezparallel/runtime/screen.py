@@ -20,7 +20,6 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Protocol, runtime_checkable
 
-from wezparallel.agents.activity import ScreenWatch
 from wezparallel.backends.base import Handle, resolved
 from wezparallel.clock import Clock
 from wezparallel.errors import WezparallelError
@@ -90,6 +89,8 @@ class ScreenPoller:
     # --- one instance -------------------------------------------------------------------------
 
     async def _watch(self, pid: str, backend: PaneText, handle: Handle) -> None:
+        from wezparallel.agents.activity import ScreenWatch  # with the first screen-only agent
+
         watch = ScreenWatch(settle=self.settle)
         while True:
             await self._sleep(self.interval)

@@ -21,8 +21,6 @@ from wezparallel.errors import StateError
 from wezparallel.sqlitefile import connect, transaction
 from wezparallel.tasks.model import Task
 
-FILE_NAME = "tasks.sqlite"
-
 MIGRATIONS: tuple[str, ...] = (
     # 1: tasks as JSON documents, with the fields the board filters on as columns
     """

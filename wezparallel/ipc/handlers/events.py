@@ -61,7 +61,7 @@ def _subscribe(d: Daemon, params: dict[str, Any]) -> AsyncIterator[Any]:
     upto = d.bus.seq
     state = status_object(d, list(accept.patterns) or None) if snapshot else None
     # the board as of the same seq, for a reader of task events (the dashboard's board)
-    tasks = [t.to_json() for t in d.board.listed()] \
+    tasks = [t.to_json() for t in d.listed_tasks()] \
         if snapshot and (not accept.types or "task" in accept.types) else None
 
     def shaped(events: list[dict[str, Any]]) -> Any:
@@ -121,7 +121,7 @@ def _task_report(d: Daemon, accept: Filter, start: float, end: float) -> dict[st
     """Tasks finished in the window or at work in it, of the agents the patterns name."""
     from wezparallel.tasks.report import build
 
-    wanted = [t for t in d.board.listed() if t.agent is not None and (
+    wanted = [t for t in d.listed_tasks() if t.agent is not None and (
         not accept.patterns or any(id_matches(t.agent, p) for p in accept.patterns))]
     return build(wanted, start, end)
 

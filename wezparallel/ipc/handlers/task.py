@@ -22,10 +22,8 @@ EDITABLE = {"title": str, "body": str, "priority": int, "after": list, "workspac
 
 
 def handlers(d: Daemon) -> dict[str, Callable[[dict[str, Any]], Awaitable[Any]]]:
-    board = d.board
-
     async def task_add(params: dict[str, Any]) -> Any:
-        return _out(board.add(
+        return _out(d.board.add(
             p.string(params, "title"), _opt(params, "body", str) or "",
             _opt(params, "workspace", str), _opt(params, "to", str),
             tuple(_ids(params, "after")), _opt(params, "priority", int) or 0,
@@ -35,31 +33,31 @@ def handlers(d: Daemon) -> dict[str, Callable[[dict[str, Any]], Awaitable[Any]]]
         status = _opt(params, "status", str)
         if status is not None and status not in STATUSES:
             raise RemoteError("invalid_params", f"'status' must be one of {', '.join(STATUSES)}")
-        tasks = board.listed(status, _opt(params, "workspace", str))
+        tasks = d.board.listed(status, _opt(params, "workspace", str))
         return {"tasks": [t.to_json() for t in tasks], "statuses": list(STATUSES)}
 
     async def task_show(params: dict[str, Any]) -> Any:
-        return _out(board.live(board.get(p.string(params, "id"))))
+        return _out(d.board.live(d.board.get(p.string(params, "id"))))
 
     async def task_move(params: dict[str, Any]) -> Any:
-        return _out(board.move(p.string(params, "id"), p.string(params, "status"),
+        return _out(d.board.move(p.string(params, "id"), p.string(params, "status"),
                                _opt(params, "note", str)))
 
     async def task_assign(params: dict[str, Any]) -> Any:
-        return _out(board.assign(p.string(params, "id"), p.string(params, "agent")))
+        return _out(d.board.assign(p.string(params, "id"), p.string(params, "agent")))
 
     async def task_cancel(params: dict[str, Any]) -> Any:
-        return _out(board.cancel(p.string(params, "id")))
+        return _out(d.board.cancel(p.string(params, "id")))
 
     async def task_edit(params: dict[str, Any]) -> Any:
         changes = {k: _opt(params, k, kind) for k, kind in EDITABLE.items() if k in params}
         if not changes:
             raise RemoteError("invalid_params", f"nothing to change: give one of "
                               f"{', '.join(EDITABLE)}")
-        return _out(board.edit(p.string(params, "id"), changes))
+        return _out(d.board.edit(p.string(params, "id"), changes))
 
     async def task_diff(params: dict[str, Any]) -> Any:
-        task = board.get(p.string(params, "id"))
+        task = d.board.get(p.string(params, "id"))
         worktree, base = _review_target(d, task)
         from wezparallel.agents.review import diff
 
@@ -67,7 +65,7 @@ def handlers(d: Daemon) -> dict[str, Callable[[dict[str, Any]], Awaitable[Any]]]
         return {"id": task.id, "branch": task.branch, "base": base, "diff": text}
 
     async def task_merge(params: dict[str, Any]) -> Any:
-        return await _merge(d, board.get(p.string(params, "id")), bool(params.get("squash")))
+        return await _merge(d, d.board.get(p.string(params, "id")), bool(params.get("squash")))
 
     async def worktree_prune(params: dict[str, Any]) -> Any:
         from wezparallel.agents.worktree import prune_worktrees
