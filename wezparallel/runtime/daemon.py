@@ -23,8 +23,7 @@ from wezparallel.events.bus import EventBus
 from wezparallel.events.hooks import HookRunner
 from wezparallel.events.journal import FILE_NAME as JOURNAL_FILE
 from wezparallel.events.journal import Journal
-from wezparallel.events.plugins import PluginListeners
-from wezparallel.events.plugins import load as load_plugins
+from wezparallel.events.plugins import PluginHost
 from wezparallel.events.probes import with_plugin_kinds
 from wezparallel.events.settings import EventSettings
 from wezparallel.health.probes import run_check
@@ -65,6 +64,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 STRAY_STOP = 5.0  # seconds a process nobody wants gets between SIGTERM and SIGKILL
+PLUGINS_AT_THE_LATEST = 5.0  # seconds of first starts after which plugins are discovered anyway
 
 
 @dataclass(frozen=True)
@@ -95,10 +95,10 @@ class Daemon:
         self.agents = AgentTracker(self.clock, self.launcher.remember_conversation,
                                    self.supervisor.save_soon)
         self.notices = Notices(self.clock)
-        self.plugins = load_plugins()
+        self.plugin_host = PluginHost(settings.events)  # discovers on first need
         self.health = HealthRunner(self.supervisor, self.clock, activity=self.agents.get,
                                    notify=self.notices.add,
-                                   check=with_plugin_kinds(self.plugins, run_check))
+                                   check=with_plugin_kinds(self.plugin_host.plugins, run_check))
         self.screen = ScreenPoller(self.supervisor, self.agents, self.clock)
         self.exits = AgentExits(self.supervisor, self.launcher, self.agents, self.notices.add)
         # after the tracker: it forgets a hook-less agent that the poller then takes on, and
@@ -119,9 +119,7 @@ class Daemon:
         self.hooks = HookRunner(self._spec_of, self.notices.add, settings.events,
                                 settings.environ)
         self.bus.listeners.append(self.hooks.on_event)
-        self.plugin_listeners = PluginListeners(self.plugins, settings.events)
-        if self.plugin_listeners.workers:
-            self.bus.listeners.append(self.plugin_listeners.on_event)
+        self.bus.listeners.append(self.plugin_host.on_event)  # keeps events until discovery
         self.prompts = PromptSender(self.agents)  # one for `send` and the board: one at a time
         self.board = Board(TaskStore(self.paths.state_dir / TASKS_FILE), self.bus, self.clock,
                            self.agents, self.supervisor, self.prompts, self._workspaces)
@@ -159,8 +157,8 @@ class Daemon:
 
     def read_config(self) -> ConfigSnapshot:
         return config_mod.load(self.paths.conf_dir, self.settings.environ, self.config,
-                               self.clock.wall(), frozenset(self.plugins.probe_kinds),
-                               self.last_good)
+                               self.clock.wall(), self.plugin_host.probe_kinds(),
+                               self.last_good, self.plugin_host.discover_probe_kinds)
 
     def preview(self, snapshot: ConfigSnapshot) -> Plan:
         """What applying `snapshot` would do now, without doing it."""
@@ -289,6 +287,7 @@ class Daemon:
     async def run(self) -> None:
         """Serve until `stopped` is set (a signal or the `shutdown` command)."""
         loop_task = asyncio.create_task(self.supervisor.run(), name="reconcile")
+        plugins = asyncio.create_task(self._plugins_when_free(), name="plugins")  # after it
         rotator = LogRotator(lambda: map(self.supervisor.log_path, list(self.supervisor.statuses)),
                              self.settings.log_rotation, self.clock.monotonic,
                              root=self.supervisor.logs_dir)
@@ -315,10 +314,11 @@ class Daemon:
             self.bus.close()
             await self.bus.drained(1.0)  # event streams send their last events and their end
             await asyncio.sleep(0)
-            self.plugin_listeners.close()
+            self.plugin_host.close()
+            plugins.cancel()
             for task in tasks:
                 task.cancel()
-            await asyncio.gather(*tasks, *self._stray_stops, return_exceptions=True)
+            await asyncio.gather(*tasks, plugins, *self._stray_stops, return_exceptions=True)
             status_file.close()  # after the tasks: nothing may schedule an up: true write
             await self.stopped_panes.close()
             await self.registry.close(leave_running=self.leave_running)
@@ -327,6 +327,15 @@ class Daemon:
                 self.metrics.close()
             if self._log_watch is not None:
                 self._log_watch.close()
+
+    async def _plugins_when_free(self) -> None:
+        """Discover plugins once the first pass's starts are done (the reconcile task began
+        them before this task first runs): its ~15 ms would delay them, and what the bus
+        publishes meanwhile waits in the plugin host."""
+        sup = self.supervisor
+        await sup.wait_until(lambda: not any(map(sup.starting, sup.desired)),
+                             PLUGINS_AT_THE_LATEST)
+        self.plugin_host.plugins()
 
     def log_watch(self) -> LogWatch:
         """The inotify watch behind `logs -f`, started by the first follower."""
