@@ -13,11 +13,7 @@ Isolation: each plugin's listener runs in a thread of its own, fed through a bou
 a plugin that raises is logged, one that is slow is logged and falls behind (events beyond its
 backlog are dropped for it, with a warning), and neither ever runs on the daemon's loop.
 A plugin that fails to load is listed by `wezparctl plugins` with the reason; the rest load.
-
-Discovery is lazy (`PluginHost`): reading every installed distribution's entry points costs
-the daemon ~15 ms (importlib.metadata and what it imports) for a result that is empty on
-nearly every machine, so a daemon does it once, when something first needs plugins, not
-on its way to the first starts.
+A daemon discovers them once, on first need, through `plugin_host.PluginHost`.
 """
 
 from __future__ import annotations
@@ -79,12 +75,20 @@ class Plugins:
     probe_kinds: dict[str, tuple[str, Callable[..., Any]]] = field(default_factory=dict)
 
 
-def load(group: str = GROUP) -> Plugins:
-    """Load every entry point of `group`; pluggy is imported only when there is one."""
+def find(group: str = GROUP) -> list[Any]:
+    """The entry points of `group`: the costly part of discovery (importlib.metadata and the
+    metadata of every installed distribution), and one that may run in a worker thread."""
     from importlib import metadata
 
+    return list(metadata.entry_points(group=group))
+
+
+def load(group: str = GROUP, entry_points: list[Any] | None = None) -> Plugins:
+    """Load every entry point of `group` (those `find` returned, if given); pluggy is
+    imported only when there is one."""
     found = Plugins()
-    entry_points = list(metadata.entry_points(group=group))
+    if entry_points is None:
+        entry_points = find(group)
     if not entry_points:
         return found
     import pluggy
@@ -205,63 +209,3 @@ class PluginListeners:
         for worker in self.workers:
             worker.thread.join(timeout)
 
-
-class PluginHost:
-    """The daemon's plugins, discovered once, on the first need: a file naming a probe kind
-    that is not built in, a plugin kind's health check, `wezparctl plugins`, or the daemon
-    being free after its first starts. Until then the bus's events wait here, so that a
-    plugin listener still receives every event, in order, exactly once; a backlog half as
-    long as a listener's queue (`plugin_backlog`) discovers at once rather than drop any."""
-
-    def __init__(self, settings: EventSettings, discover: Callable[[], Plugins] = load) -> None:
-        self.settings = settings
-        self._discover = discover
-        self._plugins: Plugins | None = None
-        self._listeners: PluginListeners | None = None
-        self._backlog: list[Event] | None = []  # None once discovered
-
-    @property
-    def discovered(self) -> bool:
-        return self._plugins is not None
-
-    def plugins(self) -> Plugins:
-        if self._plugins is None:
-            try:
-                self._plugins = self._discover()
-            except Exception:  # unreadable metadata: a daemon without plugins, not no daemon
-                log.exception("cannot discover plugins")
-                self._plugins = Plugins()
-            backlog, self._backlog = self._backlog or [], None
-            listeners = PluginListeners(self._plugins, self.settings)
-            if listeners.workers:
-                self._listeners = listeners
-                for event in backlog:
-                    listeners.on_event(event)
-        return self._plugins
-
-    def probe_kinds(self) -> frozenset[str]:
-        """The kinds plugins provide as far as known now: none before discovery."""
-        return frozenset(self._plugins.probe_kinds) if self._plugins is not None else frozenset()
-
-    def discover_probe_kinds(self) -> frozenset[str]:
-        return frozenset(self.plugins().probe_kinds)
-
-    def backlog_size(self) -> int:
-        return len(self._backlog or ())
-
-    def on_event(self, event: Event) -> None:
-        """The bus listener, from the daemon's start on."""
-        if self._backlog is not None:
-            self._backlog.append(event)
-            if len(self._backlog) >= max(1, self.settings.plugin_backlog // 2):
-                self.plugins()  # the listeners' queues take it with as much room to spare
-        elif self._listeners is not None:
-            self._listeners.on_event(event)
-
-    def close(self, timeout: float = 1.0) -> None:
-        """Stop the listeners; a daemon stopping before discovery discovers now, so that
-        its listeners still see what it did, its `stopping` event included."""
-        if self._backlog:
-            self.plugins()
-        if self._listeners is not None:
-            self._listeners.close(timeout)

@@ -23,7 +23,7 @@ from wezparallel.events.bus import EventBus
 from wezparallel.events.hooks import HookRunner
 from wezparallel.events.journal import FILE_NAME as JOURNAL_FILE
 from wezparallel.events.journal import Journal
-from wezparallel.events.plugins import PluginHost
+from wezparallel.events.plugin_host import PluginHost
 from wezparallel.events.probes import with_plugin_kinds
 from wezparallel.events.settings import EventSettings
 from wezparallel.health.probes import run_check
@@ -330,12 +330,12 @@ class Daemon:
 
     async def _plugins_when_free(self) -> None:
         """Discover plugins once the first pass's starts are done (the reconcile task began
-        them before this task first runs): its ~15 ms would delay them, and what the bus
+        them before this task first runs): its ~15 ms would delay them. What the bus
         publishes meanwhile waits in the plugin host."""
         sup = self.supervisor
         await sup.wait_until(lambda: not any(map(sup.starting, sup.desired)),
                              PLUGINS_AT_THE_LATEST)
-        self.plugin_host.plugins()
+        await self.plugin_host.discover_in_background()
 
     def log_watch(self) -> LogWatch:
         """The inotify watch behind `logs -f`, started by the first follower."""
