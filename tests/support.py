@@ -29,6 +29,18 @@ def retry_until(fn: Callable[[], T | None], timeout: float = 10.0,
         time.sleep(interval)
 
 
+async def retry_until_async(fn: Callable[[], object], timeout: float = 10.0,
+                            interval: float = 0.02, what: str = "condition") -> None:
+    """`retry_until` for a test that runs the daemon on its own event loop."""
+    import asyncio
+
+    deadline = time.monotonic() + timeout
+    while not fn():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        await asyncio.sleep(interval)
+
+
 def script(name: str) -> str:
     """The installed console script next to this interpreter (the venv's bin)."""
     return str(Path(sys.executable).parent / name)

@@ -34,9 +34,14 @@ _BLOCK = 64 * 1024
 
 def open_for_child(path: Path) -> int:
     """A descriptor for the child's stdout/stderr: append-only, private (0600), close-on-exec
-    for us (the child gets its own copy as fd 1 and 2)."""
-    ensure_private_dir(path.parent)
-    return os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    for us (the child gets its own copy as fd 1 and 2). The directory is made only when the
+    open says it is missing: a start is on the path of every restart."""
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
+    try:
+        return os.open(path, flags, 0o600)
+    except FileNotFoundError:
+        ensure_private_dir(path.parent)
+    return os.open(path, flags, 0o600)
 
 
 def create_log(path: Path) -> None:

@@ -27,6 +27,7 @@ from wezparallel.web.calls import dashboard_method
 from wezparallel.web.settings import DashboardAddress
 
 if TYPE_CHECKING:
+    from wezparallel.runtime.watcher import ConfWatcher
     from wezparallel.web.launch import Dashboard
 
 log = logging.getLogger("wezparallel")
@@ -68,13 +69,18 @@ async def serve(paths: Paths, backend: str | None, watch: bool = True,
                                             "previous_seen": daemon.previous_seen})
         daemon.restore()
         daemon.replay_spool()  # no await in between: live hook events wait for the loop
-        watcher = None
-        if watch:  # watchdog and its observer thread cost memory: only when asked for
+        watcher: ConfWatcher | None = None
+
+        def watch_conf_dir() -> None:
+            """Once the first starts are under way; a save made before is caught up."""
             from wezparallel.runtime.watcher import ConfWatcher
 
+            nonlocal watcher
             watcher = ConfWatcher(paths.conf_dir, daemon.reload_quietly,
                                   env_files=lambda: daemon.config.env_files)
             watcher.start()
+            daemon.reload_if_changed()
+
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, daemon.request_shutdown)
@@ -83,7 +89,8 @@ async def serve(paths: Paths, backend: str | None, watch: bool = True,
         if web is not None:
             web.start(handlers)
         try:
-            await daemon.run()
+            # watchdog and its observer thread cost memory: only when asked for
+            await daemon.run(on_supervising=watch_conf_dir if watch else None)
         finally:
             if watcher is not None:
                 watcher.stop()

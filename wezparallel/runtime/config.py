@@ -8,7 +8,8 @@ contributes nothing; a deleted file contributes nothing.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+import os
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,6 +23,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# Per file the config was read from: name, inode, size, modification time (ns).
+Stamp = tuple[tuple[str, int, int, int], ...]
+
 
 @dataclass(frozen=True)
 class ConfigSnapshot:
@@ -31,6 +35,7 @@ class ConfigSnapshot:
     problems: tuple[Problem, ...] = ()
     loaded_at: float | None = None  # wall clock
     env_files: frozenset[str] = frozenset()  # absolute; the watcher follows those elsewhere
+    stamp: Stamp = ()  # of the files as they were just before they were read
 
     def processes(self) -> dict[str, ProcessSpec]:
         return {p.id: p for ws in self.workspaces.values() for p in ws.processes}
@@ -49,6 +54,7 @@ def load(conf_dir: Path, environ: Mapping[str, str], previous: ConfigSnapshot,
     def read(kinds: frozenset[str]) -> LoadResult:
         return load_conf_dir(conf_dir, environ, kinds)
 
+    before = stamp(conf_dir, previous.env_files)
     result = _with_kinds(read, probe_kinds, more_kinds)
     workspaces = dict(result.workspaces)
     for path in result.invalid_files:
@@ -64,7 +70,28 @@ def load(conf_dir: Path, environ: Mapping[str, str], previous: ConfigSnapshot,
         for path in previous.workspaces.keys() - workspaces.keys():
             if not _still_exists(path):
                 kept.forget(path)
-    return ConfigSnapshot(workspaces, result.problems, wall_now, result.env_files)
+    if result.env_files != previous.env_files:  # files the last read did not know of
+        before = stamp(conf_dir, result.env_files)
+    return ConfigSnapshot(workspaces, result.problems, wall_now, result.env_files, before)
+
+
+def stamp(conf_dir: Path, env_files: Iterable[str] = ()) -> Stamp:
+    """What the workspace files and env files look like on disk, cheaply (no reads): a save
+    made between a read and the start of the file watcher shows as a different stamp.
+    Symlinks are followed, so a swapped `..data` link of mounted config counts too."""
+    try:
+        names = [os.path.join(conf_dir, n) for n in os.listdir(conf_dir)
+                 if n.endswith((".yaml", ".yml")) and not n.startswith((".", "#"))]  # as read
+    except OSError:
+        names = []
+    out = []
+    for name in sorted([*names, *env_files]):
+        try:
+            info = os.stat(name)
+        except OSError:
+            continue
+        out.append((name, info.st_ino, info.st_size, info.st_mtime_ns))
+    return tuple(out)
 
 
 def _with_kinds(read: Callable[[frozenset[str]], LoadResult], kinds: frozenset[str],

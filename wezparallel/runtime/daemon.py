@@ -11,7 +11,7 @@ import asyncio
 import logging
 import os
 import signal
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -182,6 +182,13 @@ class Daemon:
             "plan": [describe(a) for a in preview.actions]})
         return snapshot, preview
 
+    def reload_if_changed(self) -> None:
+        """For the file watcher's start: a save made since the files were read, which no
+        watcher saw, is taken in now."""
+        if config_mod.stamp(self.paths.conf_dir, self.config.env_files) != self.config.stamp:
+            log.info("the workspace files changed since they were read: reloading")
+            self.reload_quietly()
+
     def reload_quietly(self) -> None:
         """For the file watcher: the plan goes to the log, nobody waits for it. A save that
         lands during a shutdown is dropped: it would start again what the shutdown stops,
@@ -284,10 +291,21 @@ class Daemon:
         if saved.agent is not None:
             self.agents.restore(pid, saved.agent)
 
-    async def run(self) -> None:
-        """Serve until `stopped` is set (a signal or the `shutdown` command)."""
+    async def run(self, on_supervising: Callable[[], None] | None = None) -> None:
+        """Serve until `stopped` is set (a signal or the `shutdown` command).
+
+        The reconcile loop goes first; the rest (log rotation, metrics, the status file and
+        `on_supervising`, the file watcher) begins once its first pass has begun its starts,
+        so that the processes a daemon comes up for are not kept waiting by housekeeping."""
         loop_task = asyncio.create_task(self.supervisor.run(), name="reconcile")
-        plugins = asyncio.create_task(self._plugins_when_free(), name="plugins")  # after it
+        begun = [asyncio.create_task(self.supervisor.first_pass.wait()),
+                 asyncio.create_task(self.stopped.wait())]
+        await asyncio.wait([loop_task, *begun], return_when=asyncio.FIRST_COMPLETED)
+        for waiter in begun:
+            waiter.cancel()
+        if on_supervising is not None:
+            on_supervising()
+        plugins = asyncio.create_task(self._plugins_when_free(), name="plugins")
         rotator = LogRotator(lambda: map(self.supervisor.log_path, list(self.supervisor.statuses)),
                              self.settings.log_rotation, self.clock.monotonic,
                              root=self.supervisor.logs_dir)
@@ -329,9 +347,8 @@ class Daemon:
                 self._log_watch.close()
 
     async def _plugins_when_free(self) -> None:
-        """Discover plugins once the first pass's starts are done (the reconcile task began
-        them before this task first runs): its ~15 ms would delay them. What the bus
-        publishes meanwhile waits in the plugin host."""
+        """Discover plugins once the starts the first pass began are done: its ~15 ms would
+        delay them. What the bus publishes meanwhile waits in the plugin host."""
         sup = self.supervisor
         await sup.wait_until(lambda: not any(map(sup.starting, sup.desired)),
                              PLUGINS_AT_THE_LATEST)

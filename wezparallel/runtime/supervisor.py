@@ -81,12 +81,16 @@ class Supervisor:
         self.handles: dict[str, Handle] = {}
         self._backends: dict[str, Backend] = {}  # by process id, for the running instance
         self._wake = asyncio.Event()
+        self._wake.set()  # the first pass runs at once, with whatever is desired by then
         self._changed = asyncio.Condition()
         self._stopping_tasks: set[asyncio.Task[None]] = set()
         self._starting: dict[str, asyncio.Task[None]] = {}  # by process id, while in flight
         self._lanes: dict[int, asyncio.Lock] = {}  # by backend, so its starts stay in order
         self._timer: asyncio.TimerHandle | None = None
         self._dirty = False
+        # set once the first pass has begun its starts: housekeeping waits for it, so that
+        # the first processes do not queue behind work they do not need
+        self.first_pass = asyncio.Event()
 
     # --- events in ---------------------------------------------------------------------------
 
@@ -190,6 +194,7 @@ class Supervisor:
         if self._dirty:
             self._dirty = False
             self._save()
+        self.first_pass.set()
         async with self._changed:
             self._changed.notify_all()
 
