@@ -349,9 +349,9 @@ class Daemon:
     async def _plugins_when_free(self) -> None:
         """Discover plugins once the starts the first pass began are done: its ~15 ms would
         delay them. What the bus publishes meanwhile waits in the plugin host."""
-        sup = self.supervisor
-        await sup.wait_until(lambda: not any(map(sup.starting, sup.desired)),
-                             PLUGINS_AT_THE_LATEST)
+        starts = self.supervisor.starts()
+        if starts:
+            await asyncio.wait(starts, timeout=PLUGINS_AT_THE_LATEST)
         await self.plugin_host.discover_in_background()
 
     def log_watch(self) -> LogWatch:

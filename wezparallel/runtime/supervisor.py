@@ -269,6 +269,10 @@ class Supervisor:
         """A start of `pid` is under way: its status does not show it yet."""
         return pid in self._starting
 
+    def starts(self) -> list[asyncio.Task[None]]:
+        """The starts under way, for what waits until they are done."""
+        return list(self._starting.values())
+
     def _start_done(self, spec: ProcessSpec, task: asyncio.Task[None]) -> None:
         """A start's end is an event; one that raised what no backend should is still that
         process's failed start (retried with backoff), never a hot loop or a dead loop."""
