@@ -1,4 +1,4 @@
-"""A daemon begins its first starts before its housekeeping (status file, log rotation,
+"""A daemon settles its first starts before its housekeeping (status file, log rotation,
 metrics, the file watcher), and a save made before the watcher began is not lost."""
 
 from __future__ import annotations
@@ -8,9 +8,14 @@ import os
 import stat
 from pathlib import Path
 
+import pytest
+
+from tests.engine.test_start_lanes import HangingBackend
 from tests.support import retry_until_async
+from wezparallel.backends.base import ExitCallback
 from wezparallel.backends.logfile import open_for_child
 from wezparallel.paths import Paths
+from wezparallel.runtime import daemon as daemon_module
 from wezparallel.runtime.daemon import Daemon, DaemonSettings
 
 PROCESSES = 5
@@ -29,7 +34,7 @@ def _daemon(tmp_path: Path, conf: Path) -> Daemon:
     return Daemon(DaemonSettings(paths, backend="subprocess", metrics=None))
 
 
-def test_housekeeping_begins_once_the_first_starts_are_under_way(tmp_path: Path) -> None:
+def test_housekeeping_begins_once_the_first_starts_settled(tmp_path: Path) -> None:
     names = [f"p{i}" for i in range(PROCESSES)]
     conf = _conf(tmp_path, names)
     seen: dict[str, object] = {}
@@ -40,8 +45,7 @@ def test_housekeeping_begins_once_the_first_starts_are_under_way(tmp_path: Path)
         sup = daemon.supervisor
 
         def on_supervising() -> None:
-            seen["begun"] = sorted(p for p in sup.desired
-                                   if sup.starting(p) or p in sup.handles)
+            seen["started"] = sorted(sup.handles)
             seen["status file"] = daemon.paths.status_file.exists()
 
         run = asyncio.create_task(daemon.run(on_supervising=on_supervising))
@@ -53,7 +57,7 @@ def test_housekeeping_begins_once_the_first_starts_are_under_way(tmp_path: Path)
             await run
 
     asyncio.run(scenario())
-    assert seen["begun"] == sorted(f"w:{n}" for n in names)
+    assert seen["started"] == sorted(f"w:{n}" for n in names)
     assert seen["status file"] is False  # written after, not before, the first starts
 
 
@@ -102,3 +106,32 @@ def test_a_log_directory_removed_while_running_is_made_again_private(tmp_path: P
     os.close(fd)
     assert stat.S_IMODE(log.parent.stat().st_mode) == 0o700
     assert stat.S_IMODE(log.stat().st_mode) == 0o600
+
+
+def test_a_start_that_hangs_holds_housekeeping_back_only_so_long(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    conf = _conf(tmp_path, ["a"])
+    monkeypatch.setattr(daemon_module, "SETTLE_WAIT", 0.05)
+    hanging: list[HangingBackend] = []
+
+    def factory(on_exit: ExitCallback) -> HangingBackend:
+        hanging.append(HangingBackend(on_exit))
+        return hanging[0]
+
+    async def scenario() -> None:
+        paths = Paths.resolve(conf, tmp_path / "state", tmp_path / "wp.sock")
+        daemon = Daemon(DaemonSettings(paths, backend="subprocess", metrics=None),
+                        factories={"subprocess": factory})
+        daemon.apply_config(daemon.read_config())
+        began = asyncio.Event()
+        run = asyncio.create_task(daemon.run(on_supervising=began.set))
+        try:
+            await asyncio.wait_for(began.wait(), 10)
+            assert hanging[0].waiting == 1  # still starting: the wait did not hold on
+            assert not daemon.supervisor.settled.is_set()
+        finally:
+            hanging[0].release.set()
+            daemon.request_shutdown()
+            await run
+
+    asyncio.run(scenario())

@@ -64,7 +64,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 STRAY_STOP = 5.0  # seconds a process nobody wants gets between SIGTERM and SIGKILL
-PLUGINS_AT_THE_LATEST = 5.0  # seconds of first starts after which plugins are discovered anyway
+# Housekeeping begins this long after the first starts settled (or SETTLE_WAIT after the
+# daemon began supervising, should a start hang): the first requests of a new daemon, a
+# script's `wezparctl status` or `wait`, are answered first.
+HOUSEKEEPING_GRACE = 0.1
+SETTLE_WAIT = 2.0
 
 
 @dataclass(frozen=True)
@@ -295,17 +299,14 @@ class Daemon:
         """Serve until `stopped` is set (a signal or the `shutdown` command).
 
         The reconcile loop goes first; the rest (log rotation, metrics, the status file and
-        `on_supervising`, the file watcher) begins once its first pass has begun its starts,
-        so that the processes a daemon comes up for are not kept waiting by housekeeping."""
+        `on_supervising`, the file watcher) begins once the first starts have settled, so
+        that the processes a daemon comes up for are not kept waiting by housekeeping."""
         loop_task = asyncio.create_task(self.supervisor.run(), name="reconcile")
-        begun = [asyncio.create_task(self.supervisor.first_pass.wait()),
-                 asyncio.create_task(self.stopped.wait())]
-        await asyncio.wait([loop_task, *begun], return_when=asyncio.FIRST_COMPLETED)
-        for waiter in begun:
-            waiter.cancel()
+        await self._first_starts_settled(loop_task)
         if on_supervising is not None:
             on_supervising()
-        plugins = asyncio.create_task(self._plugins_when_free(), name="plugins")
+        # plugin discovery is housekeeping too; what the bus published so far waits for it
+        plugins = asyncio.create_task(self.plugin_host.discover_in_background(), name="plugins")
         rotator = LogRotator(lambda: map(self.supervisor.log_path, list(self.supervisor.statuses)),
                              self.settings.log_rotation, self.clock.monotonic,
                              root=self.supervisor.logs_dir)
@@ -346,13 +347,16 @@ class Daemon:
             if self._log_watch is not None:
                 self._log_watch.close()
 
-    async def _plugins_when_free(self) -> None:
-        """Discover plugins once the starts the first pass began are done: its ~15 ms would
-        delay them. What the bus publishes meanwhile waits in the plugin host."""
-        starts = self.supervisor.starts()
-        if starts:
-            await asyncio.wait(starts, timeout=PLUGINS_AT_THE_LATEST)
-        await self.plugin_host.discover_in_background()
+    async def _first_starts_settled(self, loop_task: asyncio.Task[None]) -> None:
+        """See `run`: returns early when the loop ends (a bug) or a shutdown is asked for."""
+        waiters = [asyncio.create_task(self.supervisor.settled.wait()),
+                   asyncio.create_task(self.stopped.wait())]
+        await asyncio.wait([loop_task, *waiters], timeout=SETTLE_WAIT,
+                           return_when=asyncio.FIRST_COMPLETED)
+        for waiter in waiters:
+            waiter.cancel()
+        if not (loop_task.done() or self.stopped.is_set()):
+            await asyncio.sleep(HOUSEKEEPING_GRACE)
 
     def log_watch(self) -> LogWatch:
         """The inotify watch behind `logs -f`, started by the first follower."""

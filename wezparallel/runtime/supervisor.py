@@ -88,9 +88,9 @@ class Supervisor:
         self._lanes: dict[int, asyncio.Lock] = {}  # by backend, so its starts stay in order
         self._timer: asyncio.TimerHandle | None = None
         self._dirty = False
-        # set once the first pass has begun its starts: housekeeping waits for it, so that
-        # the first processes do not queue behind work they do not need
-        self.first_pass = asyncio.Event()
+        # set when a pass ends with no start in flight: a starting daemon's housekeeping
+        # waits for the first time, so that its processes do not queue behind it
+        self.settled = asyncio.Event()
 
     # --- events in ---------------------------------------------------------------------------
 
@@ -194,7 +194,8 @@ class Supervisor:
         if self._dirty:
             self._dirty = False
             self._save()
-        self.first_pass.set()
+        if not self._starting:
+            self.settled.set()
         async with self._changed:
             self._changed.notify_all()
 
@@ -268,10 +269,6 @@ class Supervisor:
     def starting(self, pid: str) -> bool:
         """A start of `pid` is under way: its status does not show it yet."""
         return pid in self._starting
-
-    def starts(self) -> list[asyncio.Task[None]]:
-        """The starts under way, for what waits until they are done."""
-        return list(self._starting.values())
 
     def _start_done(self, spec: ProcessSpec, task: asyncio.Task[None]) -> None:
         """A start's end is an event; one that raised what no backend should is still that
