@@ -208,4 +208,3 @@ class PluginListeners:
                 continue
         for worker in self.workers:
             worker.thread.join(timeout)
-
