@@ -1,7 +1,7 @@
 """The plugin host: discovery once, on first need, and no event lost to a listener meanwhile.
 
-The distributions are stood in for by the `load` function the host is given (what
-`events.plugins.load` returns for installed ones); the listeners run in their real threads.
+Installed distributions are stood in for by the `find` and `load` functions the host is given
+(tests/events/test_plugins.py pip-installs real ones); the listeners run in their real threads.
 """
 
 from __future__ import annotations
