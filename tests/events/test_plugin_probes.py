@@ -34,7 +34,8 @@ async def _builtin(probe: HealthProbe, inputs: ProbeInputs) -> ProbeResult:
 def test_plugin_checks_are_isolated_and_builtins_untouched() -> None:
     plugins = Plugins(probe_kinds={"raises": ("p", _raises), "hangs": ("p", _hangs),
                                    "says": ("p", _says)})
-    check = with_plugin_kinds(plugins, _builtin)
+    asked: list[int] = []
+    check = with_plugin_kinds(lambda: asked.append(1) or plugins, _builtin)
     inputs = ProbeInputs(cwd="/srv")
 
     async def run(kind: str, **kw: Any) -> ProbeResult:
@@ -47,9 +48,17 @@ def test_plugin_checks_are_isolated_and_builtins_untouched() -> None:
         finally:
             RELEASE.set()  # the abandoned thread ends, so the loop can close
 
+    assert asyncio.run(run("tcp")) == ProbeResult(True, "built in")
+    assert asked == []  # a built-in kind never makes the daemon discover plugins
     raised, hung, said, builtin = asyncio.run(scenario())
     assert raised == ProbeResult(False, "plugin p raised ValueError: bad 1")
     assert hung == ProbeResult(False, "timed out after 0.2 s (plugin p)")
     assert said == ProbeResult(False, "in /srv")
     assert builtin == ProbeResult(True, "built in")
-    assert with_plugin_kinds(Plugins(), _builtin) is _builtin
+    assert asked  # a plugin's kind does, on its first check
+
+
+def test_a_kind_no_plugin_provides_goes_to_the_builtin_check() -> None:
+    check = with_plugin_kinds(Plugins, _builtin)
+    assert asyncio.run(check(HealthProbe(kind="gone"), ProbeInputs())) == \
+        ProbeResult(True, "built in")

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -98,3 +99,48 @@ def test_a_plugin_probe_kind_validates_and_drives_health(
     retry_until(lambda: d.process("w:s")["health"] == "healthy", 15, 0.05, "healthy")
     health = [(e["from"], e["to"]) for e in events(d, "w:s", "--type", "health")]
     assert health == [("unknown", "unhealthy"), ("unhealthy", "healthy")]
+
+
+def _written(log: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+
+
+def test_a_plugin_listener_gets_the_events_from_the_daemons_start_once_and_in_order(
+        installed: None, daemon_factory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Plugins are discovered after the first starts; what the bus published before (the
+    `daemon started` event, the first state events) still reaches the listener."""
+    log = tmp_path / "events.ndjson"
+    monkeypatch.setenv("WEZPARALLEL_EVENT_LOG", str(log))
+    procs = "".join(f"  p{i}: {{command: sleep 600, start_secs: 0}}\n" for i in range(5))
+    d = daemon_factory({"w.yaml": "workspace: w\nprocesses:\n" + procs}).start()
+    for i in range(5):
+        d.wait_state(f"w:p{i}", "RUNNING")
+    journal = events(d)
+    last = journal[-1]["seq"]
+    written = retry_until(lambda: (w := _written(log)) and w[-1]["seq"] >= last and w, 15,
+                          0.05, "the plugin to write what the journal holds")
+    assert [e["seq"] for e in written] == list(range(1, len(written) + 1))  # once, in order
+    assert (written[0]["type"], written[0]["what"]) == ("daemon", "started")
+    assert written[:len(journal)] == journal
+    running = {e["id"] for e in written if e["type"] == "state" and e["to"] == "RUNNING"}
+    assert running == {f"w:p{i}" for i in range(5)}
+
+
+def test_a_plugin_kind_loads_on_a_cold_start_and_an_unknown_one_fails_as_before(
+        installed: None, daemon_factory) -> None:
+    good = ("workspace: w\ndefaults:\n  health: [{kind: path-exists, options: {path: .}}]\n"
+            "processes:\n  s: {command: sleep 600, start_secs: 0}\n")
+    bad = good.replace("workspace: w", "workspace: b").replace("path-exists", "path-exist")
+    d = daemon_factory({"w.yaml": good, "b.yaml": bad})
+    validated = d.ctl("validate")  # wezparctl reads the plugins before it validates
+    assert validated.returncode == 1
+    d.start()
+    d.wait_state("w:s", "RUNNING")
+    (error,) = d.status()["config"]["errors"]
+    shown = f"{error['file']}:{error['line']}:{error['column']}: {error['message']}"
+    assert shown in validated.stdout.splitlines()
+    assert error["message"] == ("`defaults.health[0].kind`: must be one of exec, http, tcp, "
+                                "output, idle, memory, path-exists (got \"path-exist\"); "
+                                "did you mean `path-exists`?")
+    listed = json.loads(d.ctl("plugins", "--json").stdout)["plugins"]
+    assert "event-log" in {p["name"] for p in listed}

@@ -13,6 +13,7 @@ Isolation: each plugin's listener runs in a thread of its own, fed through a bou
 a plugin that raises is logged, one that is slow is logged and falls behind (events beyond its
 backlog are dropped for it, with a warning), and neither ever runs on the daemon's loop.
 A plugin that fails to load is listed by `wezparctl plugins` with the reason; the rest load.
+A daemon discovers them once, on first need, through `plugin_host.PluginHost`.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from importlib import metadata
 from typing import Any
 
 from wezparallel.events.model import Event
@@ -75,10 +75,20 @@ class Plugins:
     probe_kinds: dict[str, tuple[str, Callable[..., Any]]] = field(default_factory=dict)
 
 
-def load(group: str = GROUP) -> Plugins:
-    """Load every entry point of `group`; pluggy is imported only when there is one."""
+def find(group: str = GROUP) -> list[Any]:
+    """The entry points of `group`: the costly part of discovery (importlib.metadata and the
+    metadata of every installed distribution), and one that may run in a worker thread."""
+    from importlib import metadata
+
+    return list(metadata.entry_points(group=group))
+
+
+def load(group: str = GROUP, entry_points: list[Any] | None = None) -> Plugins:
+    """Load every entry point of `group` (those `find` returned, if given); pluggy is
+    imported only when there is one."""
     found = Plugins()
-    entry_points = list(metadata.entry_points(group=group))
+    if entry_points is None:
+        entry_points = find(group)
     if not entry_points:
         return found
     import pluggy

@@ -10,7 +10,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 
-from wezparallel.events.plugins import Plugins
+from wezparallel.events.plugins import BUILTIN_PROBE_KINDS, Plugins
 from wezparallel.health.probes import ProbeInputs, ProbeResult
 from wezparallel.spec.model import HealthProbe
 
@@ -19,13 +19,14 @@ log = logging.getLogger(__name__)
 Check = Callable[[HealthProbe, ProbeInputs], Awaitable[ProbeResult]]
 
 
-def with_plugin_kinds(plugins: Plugins, builtin: Check) -> Check:
-    """`builtin` for the built-in kinds, the plugin's check for the others."""
-    if not plugins.probe_kinds:
-        return builtin
+def with_plugin_kinds(plugins: Callable[[], Plugins], builtin: Check) -> Check:
+    """`builtin` for the built-in kinds, the plugin's check for the others; `plugins` is
+    asked (the daemon discovers them then, if it has not yet) only for a kind not built in."""
 
     async def check(probe: HealthProbe, inputs: ProbeInputs) -> ProbeResult:
-        found = plugins.probe_kinds.get(probe.kind)
+        if probe.kind in BUILTIN_PROBE_KINDS:
+            return await builtin(probe, inputs)
+        found = plugins().probe_kinds.get(probe.kind)
         if found is None:
             return await builtin(probe, inputs)
         name, run = found

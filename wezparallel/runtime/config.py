@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from wezparallel.errors import Problem
 from wezparallel.runtime.lastgood import LastGood
 from wezparallel.spec.model import ProcessSpec, WorkspaceSpec
+
+if TYPE_CHECKING:
+    from wezparallel.spec.loader import LoadResult
 
 log = logging.getLogger(__name__)
 
@@ -39,18 +43,25 @@ class ConfigSnapshot:
 
 def load(conf_dir: Path, environ: Mapping[str, str], previous: ConfigSnapshot,
          wall_now: float, probe_kinds: frozenset[str] = frozenset(),
-         kept: LastGood | None = None) -> ConfigSnapshot:
+         kept: LastGood | None = None,
+         more_kinds: Callable[[], frozenset[str]] | None = None) -> ConfigSnapshot:
     """Read the conf dir and keep each broken file's last good version: the one in force,
-    or for a daemon that just started, the one `kept` on disk by an earlier daemon."""
+    or for a daemon that just started, the one `kept` on disk by an earlier daemon.
+    `probe_kinds`: the plugin probe kinds known so far; `more_kinds` (discovering plugins)
+    is asked only when a file names a kind beyond them, and then the files are read again."""
     from wezparallel.spec.loader import load_conf_dir  # jsonschema only in the daemon
 
+    def read(kinds: frozenset[str]) -> LoadResult:
+        return load_conf_dir(conf_dir, environ, kinds)
+
     before = stamp(conf_dir, previous.env_files)
-    result = load_conf_dir(conf_dir, environ, probe_kinds)
+    result = _with_kinds(read, probe_kinds, more_kinds)
     workspaces = dict(result.workspaces)
     for path in result.invalid_files:
         if path in workspaces or not _still_exists(path):
             continue
-        good = previous.workspaces.get(path) or _recall(kept, path, environ, probe_kinds)
+        good = previous.workspaces.get(path) or _recall(kept, path, environ, probe_kinds,
+                                                        more_kinds)
         if good is not None:
             workspaces[path] = good
     _drop_duplicate_names(workspaces, previous)
@@ -83,14 +94,31 @@ def stamp(conf_dir: Path, env_files: Iterable[str] = ()) -> Stamp:
     return tuple(out)
 
 
+def _with_kinds(read: Callable[[frozenset[str]], LoadResult], kinds: frozenset[str],
+                more: Callable[[], frozenset[str]] | None) -> LoadResult:
+    """A read that names no kind beyond `kinds` stands; another is read again with those
+    `more` adds, so that it says what a read knowing them from the start would have said."""
+    result = read(kinds)
+    if result.unknown_probe_kinds and more is not None:
+        wider = kinds | more()
+        if wider != kinds:
+            return read(wider)
+    return result
+
+
 def _recall(kept: LastGood | None, path: str, environ: Mapping[str, str],
-            probe_kinds: frozenset[str]) -> WorkspaceSpec | None:
+            probe_kinds: frozenset[str],
+            more_kinds: Callable[[], frozenset[str]] | None) -> WorkspaceSpec | None:
     from wezparallel.spec.loader import load_saved
 
     saved = kept.recall(path) if kept is not None else None
     if saved is None:
         return None
-    workspace = load_saved({path: saved}, environ, probe_kinds).workspaces.get(path)
+
+    def read(kinds: frozenset[str]) -> LoadResult:
+        return load_saved({path: saved}, environ, kinds)
+
+    workspace = _with_kinds(read, probe_kinds, more_kinds).workspaces.get(path)
     if workspace is not None:
         log.warning("%s is broken: running its last good version, kept by an earlier daemon",
                     path)

@@ -23,8 +23,7 @@ from wezparallel.events.bus import EventBus
 from wezparallel.events.hooks import HookRunner
 from wezparallel.events.journal import FILE_NAME as JOURNAL_FILE
 from wezparallel.events.journal import Journal
-from wezparallel.events.plugins import PluginListeners
-from wezparallel.events.plugins import load as load_plugins
+from wezparallel.events.plugin_host import PluginHost
 from wezparallel.events.settings import EventSettings
 from wezparallel.metrics.settings import MetricsSettings
 from wezparallel.paths import Paths
@@ -99,7 +98,7 @@ class Daemon:
         self.agents = AgentTracker(self.clock, self.launcher.remember_conversation,
                                    self.supervisor.save_soon)
         self.notices = Notices(self.clock)
-        self.plugins = load_plugins()
+        self.plugin_host = PluginHost(settings.events)  # discovers on first need
         self._checks: Check | None = None
         self.health = HealthRunner(self.supervisor, self.clock, activity=self.agents.get,
                                    notify=self.notices.add, check=self._health_check)
@@ -123,9 +122,7 @@ class Daemon:
         self.hooks = HookRunner(self._spec_of, self.notices.add, settings.events,
                                 settings.environ)
         self.bus.listeners.append(self.hooks.on_event)
-        self.plugin_listeners = PluginListeners(self.plugins, settings.events)
-        if self.plugin_listeners.workers:
-            self.bus.listeners.append(self.plugin_listeners.on_event)
+        self.bus.listeners.append(self.plugin_host.on_event)  # keeps events until discovery
         self._prompts: PromptSender | None = None
         self._board: Board | None = None
         if (self.paths.state_dir / TASKS_FILE).exists():  # a saved board goes on at once
@@ -184,7 +181,7 @@ class Daemon:
             from wezparallel.events.probes import with_plugin_kinds
             from wezparallel.health.probes import run_check
 
-            self._checks = with_plugin_kinds(self.plugins, run_check)
+            self._checks = with_plugin_kinds(self.plugin_host.plugins, run_check)
         return await self._checks(probe, inputs)
 
     def _on_exit(self, handle: Handle, exit: ExitInfo) -> None:
@@ -206,8 +203,8 @@ class Daemon:
 
     def read_config(self) -> ConfigSnapshot:
         return config_mod.load(self.paths.conf_dir, self.settings.environ, self.config,
-                               self.clock.wall(), frozenset(self.plugins.probe_kinds),
-                               self.last_good)
+                               self.clock.wall(), self.plugin_host.probe_kinds(),
+                               self.last_good, self.plugin_host.discover_probe_kinds)
 
     def preview(self, snapshot: ConfigSnapshot) -> Plan:
         """What applying `snapshot` would do now, without doing it."""
@@ -351,6 +348,8 @@ class Daemon:
         await self._first_starts_settled(loop_task)
         if on_supervising is not None:
             on_supervising()
+        # plugin discovery is housekeeping too; what the bus published so far waits for it
+        plugins = asyncio.create_task(self.plugin_host.discover_in_background(), name="plugins")
         rotator = LogRotator(lambda: map(self.supervisor.log_path, list(self.supervisor.statuses)),
                              self.settings.log_rotation, self.clock.monotonic,
                              root=self.supervisor.logs_dir)
@@ -378,10 +377,11 @@ class Daemon:
             self.bus.close()
             await self.bus.drained(1.0)  # event streams send their last events and their end
             await asyncio.sleep(0)
-            self.plugin_listeners.close()
+            self.plugin_host.close()
+            plugins.cancel()
             for task in tasks:
                 task.cancel()
-            await asyncio.gather(*tasks, *self._stray_stops, return_exceptions=True)
+            await asyncio.gather(*tasks, plugins, *self._stray_stops, return_exceptions=True)
             status_file.close()  # after the tasks: nothing may schedule an up: true write
             await self.stopped_panes.close()
             await self.registry.close(leave_running=self.leave_running)

@@ -42,6 +42,9 @@ class LoadResult:
     env_files: frozenset[str] = frozenset()  # absolute paths of the env files the files name
     sources: Mapping[str, Mapping[str, bytes]] = field(default_factory=dict)
     """Per valid file, the bytes it was built from: its own and its overlay's, by name."""
+    unknown_probe_kinds: frozenset[str] = frozenset()
+    """Health probe kinds the files name that are neither built in nor in `probe_kinds`:
+    the daemon reads again with its plugins' kinds (discovering them) only when there are."""
 
     @property
     def ok(self) -> bool:
@@ -66,6 +69,7 @@ class _Unit:
     duplicate: bool = False  # another file defines the same workspace first
     env_files: list[str] = field(default_factory=list)
     raw: dict[str, bytes] = field(default_factory=dict)  # by file name: what was read
+    unknown_kinds: set[str] = field(default_factory=set)  # probe kinds the schema refused
 
 
 def load_conf_dir(conf_dir: Path, environ: Mapping[str, str],
@@ -119,7 +123,9 @@ def _load_units(units: list[_Unit], environ: Mapping[str, str], stray: list[Prob
     problems.sort(key=lambda p: (p.file, p.line, p.column))
     env_files = frozenset(f for u in units for f in u.env_files)
     sources = {u.file: u.raw for u in units if u.file in workspaces}
-    return LoadResult(workspaces, tuple(problems), frozenset(invalid), env_files, sources)
+    unknown_kinds = frozenset(k for u in units for k in u.unknown_kinds)
+    return LoadResult(workspaces, tuple(problems), frozenset(invalid), env_files, sources,
+                      unknown_kinds)
 
 
 def _units(paths: Sequence[Path], stray: list[Problem]) -> list[_Unit]:
@@ -193,7 +199,7 @@ def _load_unit(unit: _Unit, environ: Mapping[str, str], probe_kinds: frozenset[s
     if isinstance(name, str):
         unit.name, unit.name_ref = name, doc.where(("workspace",))
     unit.graph = depgraph.graph_of(doc)
-    problems, blamed = schema.check_blamed(doc, probe_kinds)
+    problems, blamed, unit.unknown_kinds = schema.check_blamed(doc, probe_kinds)
     unit.problems.extend(problems)
     skip = _processes_to_skip(blamed)
     if skip is None:

@@ -15,6 +15,7 @@ import functools
 import importlib.resources
 import json
 import re
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from wezparallel.errors import Problem
@@ -45,10 +46,16 @@ def schema() -> dict[str, Any]:
     return loaded
 
 
+def _probe_kind(node: Mapping[str, Any]) -> dict[str, Any]:
+    """The schema node of a health probe's `kind`: the one place plugins extend."""
+    kind: dict[str, Any] = node["$defs"]["probe"]["properties"]["kind"]
+    return kind
+
+
 def with_probe_kinds(kinds: frozenset[str]) -> dict[str, Any]:
     """The schema with health probe kinds that plugins provide added to the built-in ones."""
     extended: dict[str, Any] = json.loads(schema_text())
-    kind = extended["$defs"]["probe"]["properties"]["kind"]
+    kind = _probe_kind(extended)
     kind["enum"] = [*kind["enum"], *sorted(kinds - set(kind["enum"]))]
     kind["x-error"] = f"must be one of {', '.join(kind['enum'])}"
     return extended
@@ -69,19 +76,28 @@ def check(doc: Document, probe_kinds: frozenset[str] = frozenset()) -> list[Prob
 
 
 def check_blamed(doc: Document, probe_kinds: frozenset[str] = frozenset()
-                 ) -> tuple[list[Problem], set[YamlPath]]:
+                 ) -> tuple[list[Problem], set[YamlPath], set[str]]:
     """The problems, and the paths of the values at fault (an unknown key's own path), so
-    that the loader can still resolve the parts of the document nothing is wrong with."""
+    that the loader can still resolve the parts of the document nothing is wrong with; and
+    the probe kinds named that are neither built in nor in `probe_kinds` (a plugin, not yet
+    asked, may provide them)."""
     from jsonschema.exceptions import best_match
 
     problems: dict[tuple[int, int, str], Problem] = {}
     blamed: set[YamlPath] = set()
-    for error in _validator(probe_kinds).iter_errors(doc.data):
+    unknown_kinds: set[str] = set()
+    validator = _validator(probe_kinds)
+    kind_node = _probe_kind(validator.schema) if isinstance(validator.schema, Mapping) else None
+    for error in validator.iter_errors(doc.data):
         cause = best_match([error])
         blamed |= _blame(cause)
+        if cause.validator == "enum" and cause.schema == kind_node \
+                and isinstance(cause.instance, str):
+            unknown_kinds.add(cause.instance)
         for problem in describe(cause, doc):
             problems.setdefault((problem.line, problem.column, problem.message), problem)
-    return sorted(problems.values(), key=lambda p: (p.line, p.column, p.message)), blamed
+    return (sorted(problems.values(), key=lambda p: (p.line, p.column, p.message)), blamed,
+            unknown_kinds)
 
 
 def _blame(error: ValidationError) -> set[YamlPath]:

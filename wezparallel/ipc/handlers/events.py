@@ -20,7 +20,7 @@ def handlers(d: Daemon) -> dict[str, Callable[[dict[str, Any]], Awaitable[Any]]]
         return _subscribe(d, params)
 
     async def plugins(params: dict[str, Any]) -> Any:
-        return {"plugins": [info.to_json() for info in d.plugins.infos]}
+        return {"plugins": [info.to_json() for info in d.plugin_host.plugins().infos]}
 
     async def report(params: dict[str, Any]) -> Any:
         return _report(d, params)
