@@ -29,7 +29,6 @@ import asyncio
 import json
 import logging
 import os
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -116,6 +115,8 @@ class Launcher:
             raise SpawnError(f"{spec.id}: worktree: {exc}") from exc
 
     def _agent_launch(self, spec: ProcessSpec) -> Launch:
+        import uuid  # (with `platform`, which it imports) for agents only
+
         from wezparallel.agents import claude as c
         from wezparallel.agents import hooks
 

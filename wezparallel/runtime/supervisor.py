@@ -229,7 +229,7 @@ class Supervisor:
         # A start changes nothing saved until its task runs, and that task's end marks the
         # state dirty: a pass that only begins starts needs no write before the first fork.
         self._dirty = self._dirty or not isinstance(action, Start)
-        if not isinstance(action, Promote):
+        if not isinstance(action, Promote) and log.isEnabledFor(logging.INFO):
             log.info("%s", describe(action))
         match action:
             case Start():
