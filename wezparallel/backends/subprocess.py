@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import functools
 import logging
 import os
 import signal as signals
@@ -172,10 +173,14 @@ class SubprocessBackend:
 
 
 def _fork_exec(spec: ProcessSpec, argv: tuple[str, ...], out: int) -> int:
-    """Start `argv` in its own session, stdin from /dev/null, output to `out`; the pid."""
-    env = {**os.environ, **spec.env_dict, escapees.MARKER: spec.id}
+    """Start `argv` in its own session, stdin from /dev/null, output to `out`; the pid.
+
+    The environment is built from `os.environb`, the bytes Popen hands to exec anyway, so the
+    daemon's own variables are not decoded and encoded again at every start."""
+    env = {**os.environb, **{os.fsencode(k): os.fsencode(v) for k, v in spec.env_dict.items()},
+           _MARKER: os.fsencode(spec.id)}
     try:
-        proc = subprocess.Popen(argv, cwd=spec.cwd, env=env, stdin=subprocess.DEVNULL,
+        proc = subprocess.Popen(argv, cwd=spec.cwd, env=env, stdin=_devnull(),
                                 stdout=out, stderr=out, start_new_session=True,
                                 close_fds=True)
     except OSError as exc:
@@ -187,6 +192,14 @@ def _fork_exec(spec: ProcessSpec, argv: tuple[str, ...], out: int) -> int:
 
 
 _SHORTAGES = frozenset({errno.EMFILE, errno.ENFILE, errno.EAGAIN, errno.ENOMEM})
+_MARKER = os.fsencode(escapees.MARKER)
+
+
+@functools.cache
+def _devnull() -> int:
+    """/dev/null, opened once for every child's stdin (close-on-exec: each child gets its
+    own copy as fd 0), instead of once per start."""
+    return os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
 
 
 def _failure(exc: OSError, what: str) -> WezparallelError:
