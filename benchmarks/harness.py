@@ -41,6 +41,7 @@ class Budget:
     # Before an idle-CPU window that means "nobody looking": after a `status`, wezparallel's
     # metrics sampler keeps its fast pace for its watch grace. Both tools wait the same.
     quiet_seconds: float = MetricsSettings().watch_grace
+    cold_start_samples: int = 7  # cold starts per tool; the figure is their median
     crash_samples: int = 20
     reload_samples: int = 20
     status_samples: int = 20  # in-process status calls
@@ -55,7 +56,7 @@ class Budget:
         if not quick:
             return cls(quick=False)
         return cls(quick=True, processes=20, small=5, idle_seconds=3.0, settle_seconds=1.0,
-                   quiet_seconds=0.0,
+                   quiet_seconds=0.0, cold_start_samples=1,
                    crash_samples=3, reload_samples=3, status_samples=5, command_samples=3,
                    scale=50, pane_samples=2)
 
