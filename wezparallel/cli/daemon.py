@@ -149,7 +149,7 @@ def cli(conf_dir: Path | None, state_dir: Path | None, socket_path: Path | None,
         handler.addFilter(RepeatLimiter())
     raise_open_files_limit()
     paths = Paths.resolve(conf_dir, state_dir, socket_path)
-    gc.disable()  # until the first starts settled: see `resume_collecting`
+    gc.disable()  # until the first starts settled (`cli.entry` did first): `resume_collecting`
     try:
         status = asyncio.run(serve(paths, backend, watch, metrics_interval,
                                    metrics_idle_interval, event_retention, address))
