@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("wezparallel")
 
+WATCH_RETRY = 1.0  # seconds before the conf-dir watcher is tried again after a failed start
+
 
 async def serve(paths: Paths, backend: str | None, watch: bool = True,
                 metrics_interval: float = 5.0, metrics_idle_interval: float = 60.0,
@@ -72,20 +74,33 @@ async def serve(paths: Paths, backend: str | None, watch: bool = True,
         daemon.replay_spool()  # no await in between: live hook events wait for the loop
         watcher: ConfWatcher | None = None
 
-        def housekeeping() -> None:
-            """Once the first starts settled: collect again, and watch the conf dir (if asked
-            to: watchdog and its observer thread cost memory), catching up a save made
-            before."""
+        def watch_conf_dir() -> None:
+            """Watch the conf dir, catching up a save made before. Importing and starting the
+            watcher takes file descriptors: should a flood of clients hold them all at that
+            moment (EMFILE), it is tried again a second later, not the end of the daemon."""
             nonlocal watcher
-            resume_collecting()
-            if not watch:
+            if daemon.stopped.is_set():
                 return
-            from wezparallel.runtime.watcher import ConfWatcher
+            try:
+                from wezparallel.runtime.watcher import ConfWatcher
 
-            watcher = ConfWatcher(paths.conf_dir, daemon.reload_quietly,
-                                  env_files=lambda: daemon.config.env_files)
-            watcher.start()
+                started = ConfWatcher(paths.conf_dir, daemon.reload_quietly,
+                                      env_files=lambda: daemon.config.env_files)
+                started.start()
+            except OSError as exc:
+                log.warning("cannot watch %s yet (%s): trying again in 1 s", paths.conf_dir,
+                            exc)
+                asyncio.get_running_loop().call_later(WATCH_RETRY, watch_conf_dir)
+                return
+            watcher = started
             daemon.reload_if_changed()
+
+        def housekeeping() -> None:
+            """Once the first starts settled: collect again, and watch the conf dir if asked
+            to (watchdog and its observer thread cost memory)."""
+            resume_collecting()
+            if watch:
+                watch_conf_dir()
 
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
