@@ -79,9 +79,10 @@ def stamp(conf_dir: Path, env_files: Iterable[str] = ()) -> Stamp:
     """What the workspace files and env files look like on disk, cheaply (no reads): a save
     made between a read and the start of the file watcher shows as a different stamp.
     Symlinks are followed, so a swapped `..data` link of mounted config counts too."""
+    from wezparallel.spec.loader import is_workspace_file  # loaded already by the read
+
     try:
-        names = [os.path.join(conf_dir, n) for n in os.listdir(conf_dir)
-                 if n.endswith((".yaml", ".yml")) and not n.startswith((".", "#"))]  # as read
+        names = [os.path.join(conf_dir, n) for n in os.listdir(conf_dir) if is_workspace_file(n)]
     except OSError:
         names = []
     out = []

@@ -164,7 +164,12 @@ def _directory_entries(directory: Path, stray: list[Problem]) -> list[str]:
     except OSError as exc:
         stray.append(Problem(str(directory), 1, 1, f"cannot list directory: {exc.strerror}"))
         return []
-    return [n for n in names if n.endswith(SUFFIXES) and not n.startswith((".", "#"))]
+    return [n for n in names if is_workspace_file(n)]
+
+
+def is_workspace_file(name: str) -> bool:
+    """Whether a conf dir entry is read as a workspace file (or an overlay)."""
+    return name.endswith(SUFFIXES) and not name.startswith((".", "#"))
 
 
 def _base_of_overlay(name: str) -> str | None:
