@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import signal
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -18,7 +17,6 @@ from typing import TYPE_CHECKING
 from wezparallel.backends.base import Handle
 from wezparallel.backends.select import resolve_auto
 from wezparallel.clock import Clock, SystemClock
-from wezparallel.errors import WezparallelError
 from wezparallel.events.bus import EventBus
 from wezparallel.events.hooks import HookRunner
 from wezparallel.events.journal import FILE_NAME as JOURNAL_FILE
@@ -27,10 +25,10 @@ from wezparallel.events.plugin_host import PluginHost
 from wezparallel.events.settings import EventSettings
 from wezparallel.metrics.settings import MetricsSettings
 from wezparallel.paths import Paths
-from wezparallel.plan import lifecycle as lc
 from wezparallel.plan.actions import describe
 from wezparallel.plan.lifecycle import ExitInfo
 from wezparallel.plan.planner import Plan, plan
+from wezparallel.runtime import adoption
 from wezparallel.runtime import config as config_mod
 from wezparallel.runtime.agent_exits import AgentExits
 from wezparallel.runtime.agents import AgentTracker
@@ -41,7 +39,7 @@ from wezparallel.runtime.lastgood import LastGood
 from wezparallel.runtime.launch import Launcher
 from wezparallel.runtime.logrotation import LogRotator, RotationSettings
 from wezparallel.runtime.notices import Notices
-from wezparallel.runtime.persist import Persistence, Saved, fingerprint
+from wezparallel.runtime.persist import Persistence
 from wezparallel.runtime.registry import BackendFactory, BackendRegistry, default_factories
 from wezparallel.runtime.screen import ScreenPoller
 from wezparallel.runtime.status import status_object
@@ -62,7 +60,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-STRAY_STOP = 5.0  # seconds a process nobody wants gets between SIGTERM and SIGKILL
 # Housekeeping begins this long after the first starts settled (or SETTLE_WAIT after the
 # daemon began supervising, should a start hang): the first requests of a new daemon, a
 # script's `wezparctl status` or `wait`, are answered first.
@@ -132,7 +129,7 @@ class Daemon:
         self.supervisor.observers.append(self.stopped_panes)
         self.leave_running = False
         self.failed = False  # a task of the daemon died: exit with an error
-        self._stray_stops: set[asyncio.Task[None]] = set()
+        self.stray_stops: set[asyncio.Task[None]] = set()  # see `adoption`: awaited at the end
         self.metrics: MetricsRunner | None = None
         self._log_watch: LogWatch | None = None
         if settings.metrics is not None:
@@ -255,68 +252,9 @@ class Daemon:
     # --- lifecycle ---------------------------------------------------------------------------
 
     def restore(self) -> None:
-        """Adopt what an earlier daemon left running and restore the user's stops."""
-        sup = self.supervisor
-        desired = self.config.processes()
-        adopted: list[str] = []
-        records = self.persistence.load()
-        for pid, saved in records.items():
-            spec = desired.get(pid)
-            self._restore_extras(pid, saved)
-            if saved.handle is not None:
-                try:
-                    backend = self.registry.named(saved.handle.backend)
-                except WezparallelError as exc:  # a backend that cannot even start here
-                    log.warning("%s: cannot re-adopt through %s: %s", pid,
-                                saved.handle.backend, exc)
-                    continue
-                matches = spec is not None and fingerprint(spec) == saved.fingerprint
-                if sup.adopt(backend, saved.handle, wanted=saved.wanted,
-                             restarts=saved.restarts, spec_matches=matches,
-                             started_wall=saved.started_wall, since_wall=saved.since_wall,
-                             health=saved.health):
-                    log.info("%s: adopted pid %d", pid, saved.handle.pid)
-                    self.differ.prime(pid, sup.statuses[pid])
-                    adopted.append(pid)
-                    continue
-            if spec is not None and not saved.wanted:
-                sup.statuses[pid] = lc.initial(spec, self.clock.monotonic())
-                sup.statuses[pid] = lc.request_stop(sup.statuses[pid], self.clock.monotonic())
-        self._sweep(records, adopted)
-        self.bus.publish("daemon", None, {"what": "adopted", "count": len(adopted),
-                                          "processes": adopted})
-
-    def _sweep(self, records: Mapping[str, Saved], adopted: list[str]) -> None:
-        """Take back or stop what carries our mark but no record names: the starts a daemon
-        killed mid-pass never recorded, and duplicates left by a reload it died in."""
-        from wezparallel.backends import markers
-
-        sup = self.supervisor
-        desired = self.config.processes()
-        fingerprints = self.persistence.spawn_fingerprints()
-        for found in markers.find(sup.mark):
-            current = sup.handles.get(found.id)
-            if found.backend != "subprocess" or (current is not None
-                                                 and current.pid == found.pid):
-                continue
-            backend = self.registry.named("subprocess")
-            handle = Handle(found.id, found.pid, "subprocess", found.create_time)
-            spec, saved = desired.get(found.id), records.get(found.id)
-            if current is None and spec is not None and sup.adopt(
-                    backend, handle, wanted=saved.wanted if saved else True,
-                    restarts=saved.restarts if saved else 0,
-                    spec_matches=fingerprints.get(found.token) == fingerprint(spec)):
-                log.warning("%s: adopted pid %d, found by its mark (started by a daemon that "
-                            "died before recording it)", found.id, found.pid)
-                self.differ.prime(found.id, sup.statuses[found.id])
-                adopted.append(found.id)
-                continue
-            log.warning("%s: stopping pid %d, left by an earlier daemon and not wanted now",
-                        found.id, found.pid)
-            if backend.adopt(handle):
-                task = asyncio.create_task(backend.stop(handle, signal.SIGTERM, STRAY_STOP))
-                self._stray_stops.add(task)
-                task.add_done_callback(self._stray_stops.discard)
+        """Adopt what an earlier daemon left running and restore the user's stops
+        (`adoption`)."""
+        adoption.restore(self)
 
     def replay_spool(self) -> int:
         """Apply the hook events spooled while no daemon listened; right after `restore` and
@@ -330,13 +268,6 @@ class Daemon:
         except OSError as exc:
             log.error("cannot replay the hook spool: %s", exc)
             return 0
-
-    def _restore_extras(self, pid: str, saved: Saved) -> None:
-        """Before the adoption that follows: the tracker hands the activity to it."""
-        if saved.health_reason is not None:
-            self.health.reasons[pid] = saved.health_reason
-        if saved.agent is not None:
-            self.agents.restore(pid, saved.agent)
 
     async def run(self, on_supervising: Callable[[], None] | None = None) -> None:
         """Serve until `stopped` is set (a signal or the `shutdown` command).
@@ -381,7 +312,7 @@ class Daemon:
             plugins.cancel()
             for task in tasks:
                 task.cancel()
-            await asyncio.gather(*tasks, plugins, *self._stray_stops, return_exceptions=True)
+            await asyncio.gather(*tasks, plugins, *self.stray_stops, return_exceptions=True)
             status_file.close()  # after the tasks: nothing may schedule an up: true write
             await self.stopped_panes.close()
             await self.registry.close(leave_running=self.leave_running)
